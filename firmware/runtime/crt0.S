@@ -1,0 +1,45 @@
+/* Start-up for the edge-sdk MCU: the same image runs on Spike and on the RTL core.
+   Sets the stack and global pointer, installs the trap handler, clears .bss, runs main, exits via tohost. */
+    .section .text.init, "ax"
+    .globl _start
+_start:
+    .option push
+    .option norelax
+    la gp, __global_pointer$
+    .option pop
+    la sp, __stack_top
+    la tp, __tls_base
+    .option push
+    .option arch, +zicsr
+    la t0, edge_trap_entry
+    csrw mtvec, t0
+    /* Count from here on both simulators (Spike runs a boot ROM before jumping to _start). */
+    csrw mcycle, zero
+    csrw mcycleh, zero
+    csrw minstret, zero
+    csrw minstreth, zero
+    .option pop
+    la t0, __bss_start
+    la t1, __bss_end
+1:  bgeu t0, t1, 2f
+    sw zero, 0(t0)
+    addi t0, t0, 4
+    j 1b
+2:  li a0, 0
+    li a1, 0
+    call main
+    call exit
+3:  j 3b
+
+/* Any trap is fatal on this bare-metal platform: report cause, pc and value, then exit. */
+    .align 2
+edge_trap_entry:
+    .option push
+    .option arch, +zicsr
+    csrr a0, mcause
+    csrr a1, mepc
+    csrr a2, mtval
+    .option pop
+    la sp, __stack_top
+    call edge_trap
+4:  j 4b

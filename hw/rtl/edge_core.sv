@@ -1,0 +1,384 @@
+// edge core: in-order, single-issue RV32IMC + Zicsr + xedge, three stages.
+//   IF  fetches from the single-cycle instruction SRAM, expands compressed instructions and statically
+//       predicts jal and bdnz taken (their targets are known at fetch), everything else not taken.
+//   EX  decodes, reads registers (forwarded from WB), executes (ALU, branch, multiply/divide, SIMD dot
+//       product, CSRs) and issues the data-memory access; taken branches and jalr redirect fetch (one bubble).
+//   WB  receives load data from the synchronous data SRAM and writes up to two registers; instructions
+//       retire here. A load's value is not forwarded: a dependent instruction right behind it stalls a cycle.
+module edge_core
+  import edge_core_pkg::*;
+  import edge_insn_pkg::*;
+#(
+  parameter logic [31:0] BootAddr = 32'h8000_0000,
+  parameter logic [31:0] ImemBase = 32'h8000_0000,
+  parameter int unsigned ImemBytes = 512 * 1024,
+  parameter logic [31:0] DmemBase = 32'h9000_0000,
+  parameter int unsigned DmemBytes = 16 * 1024 * 1024
+) (
+  input  logic        clk_i,
+  input  logic        rst_ni,
+  // instruction SRAM: the two halfwords at imem_addr_o, read in the same cycle
+  output logic [31:0] imem_addr_o,
+  input  logic [31:0] imem_rdata_i,
+  // data SRAM: one access per cycle; read data arrives the next cycle
+  output logic        dmem_req_o,
+  output logic        dmem_we_o,
+  output logic [3:0]  dmem_be_o,
+  output logic [31:0] dmem_addr_o,
+  output logic [31:0] dmem_wdata_o,
+  input  logic [31:0] dmem_rdata_i,
+  // retirement, for the commit trace (Spike --log-commits format)
+  output logic        retire_valid_o,
+  output logic [31:0] retire_pc_o,
+  output logic [31:0] retire_insn_o,
+  output logic        retire_compressed_o,
+  output logic        retire_rd_we_o,
+  output logic [4:0]  retire_rd_o,
+  output logic [31:0] retire_rd_wdata_o,
+  output logic        retire_base_we_o,
+  output logic [4:0]  retire_base_o,
+  output logic [31:0] retire_base_wdata_o,
+  output logic        retire_mem_o,
+  output logic        retire_mem_we_o,
+  output logic [1:0]  retire_mem_size_o,
+  output logic [31:0] retire_mem_addr_o,
+  output logic [31:0] retire_mem_wdata_o
+);
+  // ---------------------------------------------------------------- IF
+  logic [31:0] pc_q, pc_d, fetch_raw, fetch_expanded, fetch_c_expanded, seq_pc, pred_target;
+  logic fetch_is_c, fetch_c_illegal, fetch_fault, pred_jal, pred_bdnz, pred_taken;
+  logic [31:0] pred_jal_off, pred_bdnz_off;
+
+  logic        id_valid_q, id_is_c_q, id_pred_taken_q, id_c_illegal_q, id_fetch_fault_q;
+  logic [31:0] id_pc_q, id_instr_q, id_raw_q;
+
+  assign imem_addr_o = pc_q;
+  assign fetch_raw = imem_rdata_i;
+  assign fetch_is_c = fetch_raw[1:0] != 2'b11;
+
+  edge_compressed_decoder u_compressed_decoder (
+    .instr_i  (fetch_raw[15:0]),
+    .instr_o  (fetch_c_expanded),
+    .illegal_o(fetch_c_illegal)
+  );
+
+  assign fetch_expanded = fetch_is_c ? fetch_c_expanded : fetch_raw;
+  assign fetch_fault = (pc_q - ImemBase) >= ImemBytes;
+  assign pred_jal = fetch_expanded[6:0] == 7'b1101111;
+  assign pred_bdnz = xedge_decode(fetch_expanded) == XOP_BDNZ;
+  assign pred_jal_off = {{11{fetch_expanded[31]}}, fetch_expanded[31], fetch_expanded[19:12],
+                         fetch_expanded[20], fetch_expanded[30:21], 1'b0};
+  assign pred_bdnz_off = {{19{fetch_expanded[31]}}, fetch_expanded[31], fetch_expanded[7],
+                          fetch_expanded[30:25], fetch_expanded[11:8], 1'b0};
+  assign pred_taken = !fetch_fault && !(fetch_is_c && fetch_c_illegal) && (pred_jal || pred_bdnz);
+  assign pred_target = pc_q + (pred_jal ? pred_jal_off : pred_bdnz_off);
+  assign seq_pc = pc_q + (fetch_is_c ? 32'd2 : 32'd4);
+
+  // ---------------------------------------------------------------- EX
+  decoded_t dec;
+  logic [31:0] rf_rs1, rf_rs2, rf_rd, rs1_val, rs2_val, rd_val, op_a, op_b;
+  logic [31:0] alu_result, dotp_result, muldiv_result, csr_rdata, loop_counter, result, base_val;
+  logic [31:0] pc_next, branch_target, jalr_target, mem_addr, redirect_pc;
+  logic muldiv_ready, loop_taken, csr_illegal, csr_write, branch_cond, illegal_insn;
+  logic load_use, muldiv_wait, stall_ex, ex_fire, ex_trap, ex_commit, redirect;
+  logic mem_misaligned, mem_outside, mem_fault;
+  logic [4:0] trap_cause;
+  logic [31:0] trap_tval;
+  logic [31:0] mtvec, mepc;
+
+  logic        wb_valid_q, wb_is_c_q, wb_rd_we_q, wb_base_we_q, wb_load_q, wb_store_q, wb_unsigned_q;
+  logic        wb_cls_simd_q, wb_cls_mem_q, wb_cls_loop_q, wb_writes_instret_q;
+  logic [1:0]  wb_size_q;
+  logic [4:0]  wb_rd_q, wb_base_q;
+  logic [31:0] wb_pc_q, wb_raw_q, wb_result_q, wb_base_val_q, wb_mem_addr_q, wb_store_data_q;
+
+  edge_decoder u_decoder (
+    .instr_i(id_instr_q),
+    .dec_o  (dec)
+  );
+
+  edge_regfile u_regfile (
+    .clk_i    (clk_i),
+    .raddr_a_i(dec.rs1),
+    .raddr_b_i(dec.rs2),
+    .raddr_c_i(dec.rd),
+    .rdata_a_o(rf_rs1),
+    .rdata_b_o(rf_rs2),
+    .rdata_c_o(rf_rd),
+    .we_a_i   (wb_valid_q && wb_rd_we_q),
+    .waddr_a_i(wb_rd_q),
+    .wdata_a_i(wb_load_q ? load_data(dmem_rdata_i, wb_mem_addr_q[1:0], wb_size_q, wb_unsigned_q) : wb_result_q),
+    .we_b_i   (wb_valid_q && wb_base_we_q),
+    .waddr_b_i(wb_base_q),
+    .wdata_b_i(wb_base_val_q)
+  );
+
+  function automatic logic [31:0] load_data(logic [31:0] word, logic [1:0] offset, logic [1:0] size,
+                                            logic is_unsigned);
+    logic [31:0] shifted;
+    shifted = word >> {offset, 3'b000};
+    unique case (size)
+      2'd0: return {{24{!is_unsigned && shifted[7]}}, shifted[7:0]};
+      2'd1: return {{16{!is_unsigned && shifted[15]}}, shifted[15:0]};
+      default: return shifted;
+    endcase
+  endfunction
+
+  // Forwarding from WB (its writes land at the end of this cycle). Write port A wins, as in the register file.
+  function automatic logic [31:0] forward(logic [4:0] r, logic [31:0] rf_value);
+    if (r != 5'd0 && wb_valid_q && wb_rd_we_q && wb_rd_q == r) return wb_result_q;
+    if (r != 5'd0 && wb_valid_q && wb_base_we_q && wb_base_q == r) return wb_base_val_q;
+    return rf_value;
+  endfunction
+
+  assign rs1_val = forward(dec.rs1, rf_rs1);
+  assign rs2_val = forward(dec.rs2, rf_rs2);
+  assign rd_val = forward(dec.rd, rf_rd);
+
+  assign load_use = id_valid_q && wb_valid_q && wb_load_q && wb_rd_we_q && wb_rd_q != 5'd0 &&
+                    ((dec.use_rs1 && dec.rs1 == wb_rd_q) || (dec.use_rs2 && dec.rs2 == wb_rd_q) ||
+                     (dec.use_rd && dec.rd == wb_rd_q));
+
+  assign op_a = dec.op_a == OpAPc ? id_pc_q : (dec.op_a == OpAZero ? 32'd0 : rs1_val);
+  assign op_b = dec.op_b == OpBImm ? dec.imm : rs2_val;
+
+  edge_alu u_alu (
+    .op_i    (dec.alu_op),
+    .a_i     (op_a),
+    .b_i     (op_b),
+    .result_o(alu_result)
+  );
+
+  edge_dotp u_dotp (
+    .a_i         (rs1_val),
+    .b_i         (rs2_val),
+    .acc_i       (rd_val),
+    .a_unsigned_i(dec.dotp_unsigned_a),
+    .result_o    (dotp_result)
+  );
+
+  edge_muldiv u_muldiv (
+    .clk_i   (clk_i),
+    .rst_ni  (rst_ni),
+    .valid_i (id_valid_q && dec.muldiv && !load_use),
+    .op_i    (dec.muldiv_op),
+    .a_i     (rs1_val),
+    .b_i     (rs2_val),
+    .result_o(muldiv_result),
+    .ready_o (muldiv_ready)
+  );
+
+  edge_loop_unit u_loop_unit (
+    .counter_i(rs1_val),
+    .counter_o(loop_counter),
+    .taken_o  (loop_taken)
+  );
+
+  assign csr_write = dec.csr_op == 2'd1 || dec.rs1 != 5'd0;
+
+  edge_csr u_csr (
+    .clk_i           (clk_i),
+    .rst_ni          (rst_ni),
+    .access_i        (ex_commit && dec.csr),
+    .addr_i          (id_instr_q[31:20]),
+    .op_i            (dec.csr_op),
+    .write_i         (csr_write),
+    .wdata_i         (dec.csr_imm ? {27'd0, dec.rs1} : rs1_val),
+    .rdata_o         (csr_rdata),
+    .illegal_o       (csr_illegal),
+    .trap_i          (ex_fire && ex_trap),
+    .trap_cause_i    (trap_cause),
+    .trap_pc_i       (id_pc_q),
+    .trap_tval_i     (trap_tval),
+    .mret_i          (ex_commit && dec.mret),
+    .mtvec_o         (mtvec),
+    .mepc_o          (mepc),
+    .retire_i        (wb_valid_q && !wb_writes_instret_q),
+    .retire_simd_i   (wb_valid_q && wb_cls_simd_q),
+    .retire_mem_i    (wb_valid_q && wb_cls_mem_q),
+    .retire_loop_i   (wb_valid_q && wb_cls_loop_q),
+    .load_use_stall_i(load_use),
+    .branch_penalty_i(redirect),
+    .muldiv_stall_i  (id_valid_q && !load_use && dec.muldiv && !muldiv_ready)
+  );
+
+  always_comb begin
+    unique case (dec.branch_cond)
+      3'b000: branch_cond = rs1_val == rs2_val;
+      3'b001: branch_cond = rs1_val != rs2_val;
+      3'b100: branch_cond = $signed(rs1_val) < $signed(rs2_val);
+      3'b101: branch_cond = $signed(rs1_val) >= $signed(rs2_val);
+      3'b110: branch_cond = rs1_val < rs2_val;
+      default: branch_cond = rs1_val >= rs2_val;
+    endcase
+  end
+
+  assign pc_next = id_pc_q + (id_is_c_q ? 32'd2 : 32'd4);
+  assign branch_target = id_pc_q + dec.imm;
+  assign jalr_target = (rs1_val + dec.imm) & ~32'd1;
+
+  // Memory access: base + imm, base + index, or the base itself (post-increment).
+  assign mem_addr = dec.mem_post_inc ? rs1_val : alu_result;
+  assign mem_misaligned = (dec.mem_size == 2'd1 && mem_addr[0]) || (dec.mem_size == 2'd2 && mem_addr[1:0] != 2'd0);
+  assign mem_outside = (mem_addr - DmemBase) >= DmemBytes;
+  assign mem_fault = (dec.load || dec.store) && (mem_misaligned || mem_outside);
+
+  assign illegal_insn = id_c_illegal_q || dec.illegal || (dec.csr && csr_illegal);
+
+  always_comb begin
+    trap_cause = CauseIllegal;
+    trap_tval = id_raw_q;
+    if (id_fetch_fault_q) begin
+      trap_cause = CauseFetchFault;
+      trap_tval = id_pc_q;
+    end else if (illegal_insn) begin
+      trap_cause = CauseIllegal;
+    end else if (dec.ebreak) begin
+      trap_cause = CauseBreakpoint;
+      trap_tval = id_pc_q;
+    end else if (dec.ecall) begin
+      trap_cause = CauseEcallM;
+      trap_tval = 32'd0;
+    end else begin
+      trap_cause = dec.load ? (mem_misaligned ? CauseLoadMisalign : CauseLoadFault)
+                            : (mem_misaligned ? CauseStoreMisalign : CauseStoreFault);
+      trap_tval = mem_addr;
+    end
+  end
+
+  assign muldiv_wait = dec.muldiv && !muldiv_ready;
+  assign stall_ex = load_use || (id_valid_q && muldiv_wait);
+  assign ex_fire = id_valid_q && !stall_ex;
+  assign ex_trap = id_fetch_fault_q || illegal_insn || dec.ebreak || dec.ecall || mem_fault;
+  assign ex_commit = ex_fire && !ex_trap;
+
+  always_comb begin
+    redirect = 1'b0;
+    redirect_pc = pc_next;
+    if (ex_fire && ex_trap) begin
+      redirect = 1'b1;
+      redirect_pc = mtvec;
+    end else if (ex_commit) begin
+      if (dec.mret) begin
+        redirect = 1'b1;
+        redirect_pc = mepc;
+      end else if (dec.jalr) begin
+        redirect = 1'b1;
+        redirect_pc = jalr_target;
+      end else if (dec.jal) begin
+        redirect = !id_pred_taken_q;
+        redirect_pc = branch_target;
+      end else if (dec.branch) begin
+        redirect = branch_cond;
+        redirect_pc = branch_target;
+      end else if (dec.loop_close) begin
+        redirect = loop_taken != id_pred_taken_q;
+        redirect_pc = loop_taken ? branch_target : pc_next;
+      end
+    end
+  end
+
+  always_comb begin
+    unique case (dec.res)
+      ResMulDiv: result = muldiv_result;
+      ResDotp:   result = dotp_result;
+      ResCsr:    result = csr_rdata;
+      ResPcNext: result = pc_next;
+      default:   result = alu_result;
+    endcase
+  end
+  assign base_val = dec.loop_close ? loop_counter : alu_result;
+
+  assign dmem_req_o = ex_commit && (dec.load || dec.store);
+  assign dmem_we_o = dec.store;
+  assign dmem_addr_o = {mem_addr[31:2], 2'b00};
+  assign dmem_wdata_o = rs2_val << {mem_addr[1:0], 3'b000};
+  assign dmem_be_o = (dec.mem_size == 2'd0 ? 4'b0001 : (dec.mem_size == 2'd1 ? 4'b0011 : 4'b1111)) << mem_addr[1:0];
+
+  // ---------------------------------------------------------------- pipeline registers
+  always_comb begin
+    pc_d = pc_q;
+    if (redirect) pc_d = redirect_pc;
+    else if (!stall_ex) pc_d = pred_taken ? pred_target : seq_pc;
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      pc_q <= BootAddr;
+      id_valid_q <= 1'b0;
+      id_pc_q <= '0;
+      id_instr_q <= '0;
+      id_raw_q <= '0;
+      id_is_c_q <= 1'b0;
+      id_pred_taken_q <= 1'b0;
+      id_c_illegal_q <= 1'b0;
+      id_fetch_fault_q <= 1'b0;
+    end else begin
+      pc_q <= pc_d;
+      if (redirect) begin
+        id_valid_q <= 1'b0;
+      end else if (!stall_ex) begin
+        id_valid_q <= 1'b1;
+        id_pc_q <= pc_q;
+        id_instr_q <= fetch_expanded;
+        id_raw_q <= fetch_is_c ? {16'd0, fetch_raw[15:0]} : fetch_raw;
+        id_is_c_q <= fetch_is_c;
+        id_pred_taken_q <= pred_taken;
+        id_c_illegal_q <= fetch_is_c && fetch_c_illegal;
+        id_fetch_fault_q <= fetch_fault;
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      wb_valid_q <= 1'b0;
+    end else begin
+      wb_valid_q <= ex_commit;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (ex_commit) begin
+      wb_pc_q <= id_pc_q;
+      wb_raw_q <= id_raw_q;
+      wb_is_c_q <= id_is_c_q;
+      wb_rd_we_q <= dec.rd_we;
+      wb_rd_q <= dec.rd;
+      wb_result_q <= result;
+      wb_base_we_q <= dec.rs1_we;
+      wb_base_q <= dec.rs1;
+      wb_base_val_q <= base_val;
+      wb_load_q <= dec.load;
+      wb_store_q <= dec.store;
+      wb_size_q <= dec.mem_size;
+      wb_unsigned_q <= dec.mem_unsigned;
+      wb_mem_addr_q <= mem_addr;
+      wb_store_data_q <= rs2_val;
+      wb_cls_simd_q <= dec.cls_simd;
+      wb_cls_mem_q <= dec.cls_mem;
+      wb_cls_loop_q <= dec.cls_loop;
+      // A write to minstret takes effect after the writing instruction: that one is not counted on top.
+      wb_writes_instret_q <= dec.csr && csr_write && (id_instr_q[31:20] == 12'hB02 || id_instr_q[31:20] == 12'hB82);
+    end
+  end
+
+  // ---------------------------------------------------------------- retirement
+  assign retire_valid_o = wb_valid_q;
+  assign retire_pc_o = wb_pc_q;
+  assign retire_insn_o = wb_raw_q;
+  assign retire_compressed_o = wb_is_c_q;
+  assign retire_rd_we_o = wb_rd_we_q && wb_rd_q != 5'd0;
+  assign retire_rd_o = wb_rd_q;
+  assign retire_rd_wdata_o = wb_load_q ? load_data(dmem_rdata_i, wb_mem_addr_q[1:0], wb_size_q, wb_unsigned_q)
+                                       : wb_result_q;
+  assign retire_base_we_o = wb_base_we_q && wb_base_q != 5'd0 && !(retire_rd_we_o && wb_rd_q == wb_base_q);
+  assign retire_base_o = wb_base_q;
+  assign retire_base_wdata_o = wb_base_val_q;
+  assign retire_mem_o = wb_load_q || wb_store_q;
+  assign retire_mem_we_o = wb_store_q;
+  assign retire_mem_size_o = wb_size_q;
+  assign retire_mem_addr_o = wb_mem_addr_q;
+  assign retire_mem_wdata_o = wb_store_data_q;
+
+endmodule
