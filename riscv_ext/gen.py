@@ -30,8 +30,7 @@ def _operands(insn: spec.Insn) -> tuple[str, str]:
 
 
 def _insn_prefix(insn: spec.Insn) -> str:
-    fields = f"{insn.opcode:#x}, {insn.funct3}" + (f", {insn.funct7}" if insn.fmt == "R" else "")
-    return f".insn {insn.fmt.lower()} {fields}, "
+    return insn.directive + " "
 
 
 def _asm_string(insn: spec.Insn) -> str:

@@ -61,6 +61,13 @@ class Insn:
         return self.name.replace(".", "_").upper()
 
     @property
+    def directive(self) -> str:
+        """The `.insn` directive that encodes it, ready for operands in its format's standard order
+        (R: rd, rs1, rs2; I: rd, rs1, imm; S: rs2, imm(rs1); B: rs1, rs2, label)."""
+        fields = f"{self.opcode:#x}, {self.funct3}" + (f", {self.funct7}" if self.fmt == "R" else "")
+        return f".insn {self.fmt.lower()} {fields},"
+
+    @property
     def writes_rs1(self) -> bool:
         return self.fmt in ("I", "S", "B")
 

@@ -45,6 +45,8 @@ module edge_compressed_decoder (
     return {f7, rs2, rs1, f3, rd, OpReg};
   endfunction
 
+  // Offsets are even: bit 0 of a jump or branch offset is not encoded.
+  /* verilator lint_off UNUSEDSIGNAL */
   function automatic logic [31:0] j_type(logic [20:0] off, logic [4:0] rd);
     return {off[20], off[10:1], off[11], off[19:12], rd, OpJal};
   endfunction
@@ -52,6 +54,7 @@ module edge_compressed_decoder (
   function automatic logic [31:0] b_type(logic [12:0] off, logic [4:0] rs1, logic [2:0] f3);
     return {off[12], off[10:5], 5'd0, rs1, f3, off[4:1], off[11], OpBranch};
   endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
 
   always_comb begin
     instr_o   = 32'h0;

@@ -41,7 +41,6 @@ package edge_core_pkg;
     logic [1:0]  mem_size;     // 0 byte, 1 half, 2 word
     logic        mem_unsigned;
     logic        mem_post_inc; // address = rs1, base += imm
-    logic        mem_reg_reg;  // address = rs1 + rs2
     logic        branch;
     logic [2:0]  branch_cond;  // funct3 of the branch
     logic        jal;
@@ -49,7 +48,6 @@ package edge_core_pkg;
     logic        loop_close;   // bdnz
     logic        muldiv;
     logic [2:0]  muldiv_op;    // funct3 of the M instruction
-    logic        dotp;
     logic        dotp_unsigned_a;
     logic        csr;
     logic [1:0]  csr_op;       // 1 write, 2 set, 3 clear

@@ -59,7 +59,6 @@ module edge_decoder
         dec_o.use_rs2 = 1'b1;
         dec_o.use_rd = 1'b1;
         dec_o.rd_we = 1'b1;
-        dec_o.dotp = 1'b1;
         dec_o.dotp_unsigned_a = xop == XOP_SDOTUSP_B;
         dec_o.res = ResDotp;
       end else if (dec_o.cls_loop) begin
@@ -72,7 +71,6 @@ module edge_decoder
         dec_o.use_rs2 = 1'b1;
         dec_o.rd_we = 1'b1;
         dec_o.load = 1'b1;
-        dec_o.mem_reg_reg = 1'b1;
         dec_o.op_b = OpBSrc2;
         dec_o.mem_size = funct7[1:0];
         dec_o.mem_unsigned = funct7[2];

@@ -35,6 +35,9 @@ module edge_muldiv (
   assign product = mul_a * mul_b;
   assign mul_result = op_i[1:0] == 2'b00 ? product[31:0] : product[63:32];
 
+  logic unused_product;  // the two sign bits above a 32x32 product
+  assign unused_product = ^product[65:64];
+
   assign rem_shift = {rem_q[31:0], quo_q[31]};
   assign diff = rem_shift - {1'b0, divisor_q};
 

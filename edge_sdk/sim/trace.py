@@ -1,0 +1,85 @@
+"""Commit traces in Spike's --log-commits format: parse, and compare two of them record by record.
+
+A record is (pc, instruction bits, x-register writes, memory accesses). CSR writes, which Spike also logs,
+are not compared: the counters differ by design between a functional and a cycle-accurate simulator.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_LINE = re.compile(r"core\s+\d+: \d+ 0x([0-9a-f]+) \(0x([0-9a-f]+)\)(.*)")
+
+
+@dataclass(frozen=True)
+class Record:
+    pc: int
+    insn: int
+    writes: tuple[tuple[int, int], ...]        # (register, value), ascending register
+    mem: tuple[tuple[int, int | None], ...]    # (address, stored value or None for a load)
+    line: str
+
+    def same_as(self, other: "Record") -> bool:
+        return (self.pc, self.insn, self.writes, self.mem) == (other.pc, other.insn, other.writes, other.mem)
+
+
+def parse_line(line: str) -> Record | None:
+    m = _LINE.match(line)
+    if not m:
+        return None
+    tokens = m.group(3).split()
+    writes, mem, i = [], [], 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if re.fullmatch(r"x\d+", tok):
+            writes.append((int(tok[1:]), int(tokens[i + 1], 16) & 0xFFFF_FFFF))
+            i += 2
+        elif tok == "mem":
+            addr = int(tokens[i + 1], 16)
+            value = None
+            if i + 2 < len(tokens) and tokens[i + 2].startswith("0x"):
+                value = int(tokens[i + 2], 16)
+                i += 1
+            mem.append((addr, value))
+            i += 2
+        else:  # a CSR write ("c773_mtvec 0x...") or another register file: skip name and value
+            i += 2
+    return Record(int(m.group(1), 16), int(m.group(2), 16), tuple(sorted(writes)), tuple(mem), line.rstrip())
+
+
+def read_trace(path: str | Path, start_pc: int = 0, stop_pc: int | None = None) -> list[Record]:
+    """Records from the first at `start_pc` or above, up to (not including) the first at `stop_pc`."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            rec = parse_line(line)
+            if rec is None or rec.pc < start_pc:
+                continue
+            if stop_pc is not None and rec.pc == stop_pc:
+                break
+            out.append(rec)
+    return out
+
+
+@dataclass
+class Divergence:
+    index: int
+    expected: Record | None
+    actual: Record | None
+
+    def __str__(self) -> str:
+        exp = self.expected.line if self.expected else "(trace ended)"
+        act = self.actual.line if self.actual else "(trace ended)"
+        return f"first divergence at retired instruction {self.index}:\n  spike: {exp}\n  rtl:   {act}"
+
+
+def compare(expected: list[Record], actual: list[Record]) -> Divergence | None:
+    """The first record where the traces differ, or None if they match exactly."""
+    for i, (e, a) in enumerate(zip(expected, actual)):
+        if not e.same_as(a):
+            return Divergence(i, e, a)
+    if len(expected) != len(actual):
+        n = min(len(expected), len(actual))
+        return Divergence(n, expected[n] if n < len(expected) else None, actual[n] if n < len(actual) else None)
+    return None
