@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         text = make()
         if args.check:
             if not path.exists() or path.read_text() != text:
-                stale.append(path.relative_to(ROOT))
+                stale.append(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)

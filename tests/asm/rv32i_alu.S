@@ -1,0 +1,37 @@
+#include "test_macros.h"
+TEST_BEGIN
+  TEST_RR(1, add, 0x00000003, 1, 2)
+  TEST_RR(2, add, 0x80000000, 0x7fffffff, 1)
+  TEST_RR(3, sub, 0xffffffff, 0, 1)
+  TEST_RR(4, sub, 0x7fffffff, 0x80000000, 1)
+  TEST_RR(5, and, 0x0f000f00, 0xff00ff00, 0x0f0f0f0f)
+  TEST_RR(6, or,  0xff0fff0f, 0xff00ff00, 0x0f0f0f0f)
+  TEST_RR(7, xor, 0xf00ff00f, 0xff00ff00, 0x0f0f0f0f)
+  TEST_RR(8, sll, 0x80000000, 1, 31)
+  TEST_RR(9, sll, 0x00000002, 1, 33)
+  TEST_RR(10, srl, 0x00000001, 0x80000000, 31)
+  TEST_RR(11, sra, 0xffffffff, 0x80000000, 31)
+  TEST_RR(12, sra, 0xc0000000, 0x80000000, 1)
+  TEST_RR(13, slt, 1, -1, 0)
+  TEST_RR(14, slt, 0, 0, -1)
+  TEST_RR(15, sltu, 0, -1, 0)
+  TEST_RR(16, sltu, 1, 0, -1)
+  TEST_RI(17, addi, 0xfffff801, 1, -2048)
+  TEST_RI(18, addi, 0x000007ff, 0, 2047)
+  TEST_RI(19, andi, 0x00000700, 0xff00ff00, 0x70f)
+  TEST_RI(20, ori,  0xffffff0f, 0x0000000f, -256)
+  TEST_RI(21, xori, 0x00ff00ff, 0xff00ff00, -1)
+  TEST_RI(22, slli, 0x00008000, 1, 15)
+  TEST_RI(23, srli, 0x00000001, 0x80000000, 31)
+  TEST_RI(24, srai, 0xff000000, 0x80000000, 7)
+  TEST_RI(25, slti, 1, -5, -4)
+  TEST_RI(26, sltiu, 1, 5, -1)
+  TEST_RR_SRC1_EQ_DEST(27, add, 24, 13, 11)
+  li t0, 0; lui t0, 0xfffff; CHECK(28, t0, 0xfffff000)
+  /* auipc: two adjacent auipc (4 bytes each) differ by 4 + their immediates' difference. */
+  auipc t0, 0; auipc t1, 1; sub t2, t1, t0; CHECK(29, t2, 0x1004)
+  /* Back-to-back dependencies exercise forwarding from writeback. */
+  li t0, 5; addi t0, t0, 1; addi t0, t0, 1; add t1, t0, t0; CHECK(30, t1, 14)
+  /* x0 stays zero. */
+  li t0, 7; add x0, t0, t0; add t1, x0, x0; CHECK(31, t1, 0)
+TEST_END
