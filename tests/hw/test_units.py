@@ -1,0 +1,35 @@
+"""Build each RTL unit with Verilator through cocotb's Python runner and run its cocotb tests."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from edge_sdk.sim.rtl import RTL, verilator_env
+
+HERE = Path(__file__).resolve().parent
+PACKAGES = [RTL / "edge_core_pkg.sv", RTL / "edge_insn_pkg.sv"]
+UNITS = {
+    "edge_alu": ["alu_random"],
+    "edge_dotp": ["dotp_random"],
+    "edge_loop_unit": ["loop_unit_random"],
+    "edge_decoder": ["decoder_custom_random", "decoder_base_and_illegal"],
+    "edge_muldiv": ["muldiv_random"],
+    "edge_csr": ["csr_registers_and_counters"],
+}
+
+
+@pytest.mark.parametrize("toplevel", sorted(UNITS))
+def test_unit(toplevel, tmp_path_factory, monkeypatch):
+    for key, value in verilator_env().items():
+        monkeypatch.setenv(key, value)
+    from cocotb_tools.runner import get_runner
+
+    build_dir = tmp_path_factory.mktemp(toplevel)
+    runner = get_runner("verilator")
+    runner.build(sources=[*PACKAGES, RTL / f"{toplevel}.sv"], hdl_toplevel=toplevel, build_dir=build_dir,
+                 build_args=["-Wno-fatal"], always=True)
+    root = str(HERE.parents[1])
+    runner.test(hdl_toplevel=toplevel, test_module="units_tb", testcase=UNITS[toplevel], build_dir=build_dir,
+                test_dir=HERE, extra_env={"PYTHONPATH": os.pathsep.join([root, str(HERE)])})
