@@ -34,7 +34,7 @@ test: setup
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/edge-sdk lint-rtl
+	$(PY) -c "from edge_sdk.sim.rtl import lint; lint()"
 
 gen: setup
 	$(PY) -m riscv_ext.gen

@@ -19,7 +19,7 @@ RTL = ROOT / "hw" / "rtl"
 HARNESS = ROOT / "hw" / "sim" / "edge_sim_main.cpp"
 # Packages first, then every module; one module per file, file name = module name.
 RTL_SOURCES = ("edge_core_pkg.sv", "edge_insn_pkg.sv", "edge_alu.sv", "edge_compressed_decoder.sv",
-               "edge_decoder.sv", "edge_dotp.sv", "edge_loop_unit.sv", "edge_muldiv.sv", "edge_regfile.sv",
+               "edge_xedge_decoder.sv", "edge_decoder.sv", "edge_dotp.sv", "edge_loop_unit.sv", "edge_muldiv.sv", "edge_regfile.sv",
                "edge_csr.sv", "edge_core.sv", "edge_imem.sv", "edge_dmem.sv", "edge_soc.sv")
 
 
@@ -41,6 +41,14 @@ def verilator_env() -> dict[str, str]:
 
 def rtl_paths() -> list[Path]:
     return [RTL / name for name in RTL_SOURCES]
+
+
+def lint() -> None:
+    """`verilator --lint-only -Wall` over the RTL; raises EdgeSdkError with the warnings if it is not clean."""
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "edge_soc", *map(str, rtl_paths())]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=verilator_env(), cwd=RTL)
+    if proc.returncode != 0:
+        raise EdgeSdkError("verilator --lint-only -Wall is not clean on hw/rtl:\n" + proc.stderr.strip())
 
 
 def simulator(mem: MemoryMap) -> Path:

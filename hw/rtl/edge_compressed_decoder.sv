@@ -32,27 +32,27 @@ module edge_compressed_decoder (
 
   function automatic logic [31:0] i_type(logic [11:0] imm, logic [4:0] rs1, logic [2:0] f3, logic [4:0] rd,
                                          logic [6:0] op);
-    return {imm, rs1, f3, rd, op};
+    i_type = {imm, rs1, f3, rd, op};
   endfunction
 
   function automatic logic [31:0] s_type(logic [11:0] imm, logic [4:0] rs2, logic [4:0] rs1, logic [2:0] f3,
                                          logic [6:0] op);
-    return {imm[11:5], rs2, rs1, f3, imm[4:0], op};
+    s_type = {imm[11:5], rs2, rs1, f3, imm[4:0], op};
   endfunction
 
   function automatic logic [31:0] r_type(logic [6:0] f7, logic [4:0] rs2, logic [4:0] rs1, logic [2:0] f3,
                                          logic [4:0] rd);
-    return {f7, rs2, rs1, f3, rd, OpReg};
+    r_type = {f7, rs2, rs1, f3, rd, OpReg};
   endfunction
 
   // Offsets are even: bit 0 of a jump or branch offset is not encoded.
   /* verilator lint_off UNUSEDSIGNAL */
   function automatic logic [31:0] j_type(logic [20:0] off, logic [4:0] rd);
-    return {off[20], off[10:1], off[11], off[19:12], rd, OpJal};
+    j_type = {off[20], off[10:1], off[11], off[19:12], rd, OpJal};
   endfunction
 
   function automatic logic [31:0] b_type(logic [12:0] off, logic [4:0] rs1, logic [2:0] f3);
-    return {off[12], off[10:5], 5'd0, rs1, f3, off[4:1], off[11], OpBranch};
+    b_type = {off[12], off[10:5], 5'd0, rs1, f3, off[4:1], off[11], OpBranch};
   endfunction
   /* verilator lint_on UNUSEDSIGNAL */
 

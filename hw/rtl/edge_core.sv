@@ -13,7 +13,8 @@ module edge_core
   parameter logic [31:0] ImemBase = 32'h8000_0000,
   parameter int unsigned ImemBytes = 512 * 1024,
   parameter logic [31:0] DmemBase = 32'h9000_0000,
-  parameter int unsigned DmemBytes = 16 * 1024 * 1024
+  parameter int unsigned DmemBytes = 16 * 1024 * 1024,
+  parameter bit EnableXedge = 1'b1  // 0: RV32IMC only (the baseline for the extension's area)
 ) (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -65,7 +66,19 @@ module edge_core
   assign fetch_expanded = fetch_is_c ? fetch_c_expanded : fetch_raw;
   assign fetch_fault = (pc_q - ImemBase) >= ImemBytes;
   assign pred_jal = fetch_expanded[6:0] == 7'b1101111;
-  assign pred_bdnz = xedge_decode(fetch_expanded) == XOP_BDNZ;
+  xop_e fetch_xop;
+  logic unused_fetch_cls;
+  logic [2:0] fetch_cls;
+
+  edge_xedge_decoder u_fetch_xedge_decoder (
+    .instr_i   (fetch_expanded),
+    .xop_o     (fetch_xop),
+    .cls_simd_o(fetch_cls[0]),
+    .cls_mem_o (fetch_cls[1]),
+    .cls_loop_o(fetch_cls[2])
+  );
+  assign unused_fetch_cls = ^fetch_cls;
+  assign pred_bdnz = EnableXedge && fetch_xop == XOP_BDNZ;
   assign pred_jal_off = {{11{fetch_expanded[31]}}, fetch_expanded[31], fetch_expanded[19:12],
                          fetch_expanded[20], fetch_expanded[30:21], 1'b0};
   assign pred_bdnz_off = {{19{fetch_expanded[31]}}, fetch_expanded[31], fetch_expanded[7],
@@ -92,7 +105,7 @@ module edge_core
   logic [4:0]  wb_rd_q, wb_base_q;
   logic [31:0] wb_pc_q, wb_raw_q, wb_result_q, wb_base_val_q, wb_mem_addr_q, wb_store_data_q;
 
-  edge_decoder u_decoder (
+  edge_decoder #(.EnableXedge(EnableXedge)) u_decoder (
     .instr_i(id_instr_q),
     .dec_o  (dec)
   );
@@ -118,17 +131,17 @@ module edge_core
     logic [31:0] shifted;
     shifted = word >> {offset, 3'b000};
     unique case (size)
-      2'd0: return {{24{!is_unsigned && shifted[7]}}, shifted[7:0]};
-      2'd1: return {{16{!is_unsigned && shifted[15]}}, shifted[15:0]};
-      default: return shifted;
+      2'd0: load_data = {{24{!is_unsigned && shifted[7]}}, shifted[7:0]};
+      2'd1: load_data = {{16{!is_unsigned && shifted[15]}}, shifted[15:0]};
+      default: load_data = shifted;
     endcase
   endfunction
 
   // Forwarding from WB (its writes land at the end of this cycle). Write port A wins, as in the register file.
   function automatic logic [31:0] forward(logic [4:0] r, logic [31:0] rf_value);
-    if (r != 5'd0 && wb_valid_q && wb_rd_we_q && wb_rd_q == r) return wb_result_q;
-    if (r != 5'd0 && wb_valid_q && wb_base_we_q && wb_base_q == r) return wb_base_val_q;
-    return rf_value;
+    if (r != 5'd0 && wb_valid_q && wb_rd_we_q && wb_rd_q == r) forward = wb_result_q;
+    else if (r != 5'd0 && wb_valid_q && wb_base_we_q && wb_base_q == r) forward = wb_base_val_q;
+    else forward = rf_value;
   endfunction
 
   assign rs1_val = forward(dec.rs1, rf_rs1);

@@ -3,7 +3,9 @@
 module edge_decoder
   import edge_core_pkg::*;
   import edge_insn_pkg::*;
-(
+#(
+  parameter bit EnableXedge = 1'b1  // 0: the custom instructions are illegal (the baseline core)
+) (
   input  logic [31:0] instr_i,
   output decoded_t    dec_o
 );
@@ -15,7 +17,8 @@ module edge_decoder
   logic [6:0] opcode, funct7;
   logic [2:0] funct3;
   logic [31:0] imm_i, imm_s, imm_b, imm_u, imm_j;
-  xop_e xop;
+  xop_e xop, xop_raw;
+  logic cls_simd, cls_mem, cls_loop;
 
   assign opcode = instr_i[6:0];
   assign funct3 = instr_i[14:12];
@@ -25,11 +28,19 @@ module edge_decoder
   assign imm_b  = {{19{instr_i[31]}}, instr_i[31], instr_i[7], instr_i[30:25], instr_i[11:8], 1'b0};
   assign imm_u  = {instr_i[31:12], 12'b0};
   assign imm_j  = {{11{instr_i[31]}}, instr_i[31], instr_i[19:12], instr_i[20], instr_i[30:21], 1'b0};
-  assign xop    = xedge_decode(instr_i);
+
+  edge_xedge_decoder u_xedge_decoder (
+    .instr_i   (instr_i),
+    .xop_o     (xop_raw),
+    .cls_simd_o(cls_simd),
+    .cls_mem_o (cls_mem),
+    .cls_loop_o(cls_loop)
+  );
+  assign xop = EnableXedge ? xop_raw : XOP_NONE;
 
   // Access size / signedness from a base-ISA load/store width code.
   function automatic logic width_ok(logic [2:0] code, logic is_load);
-    return code == 3'b000 || code == 3'b001 || code == 3'b010 ||
+    width_ok = code == 3'b000 || code == 3'b001 || code == 3'b010 ||
            (is_load && (code == 3'b100 || code == 3'b101));
   endfunction
 
@@ -51,9 +62,9 @@ module edge_decoder
     dec_o.csr_imm = funct3[2];
 
     if (xop != XOP_NONE) begin
-      dec_o.cls_simd = xop_is_simd(xop);
-      dec_o.cls_mem  = xop_is_mem(xop);
-      dec_o.cls_loop = xop_is_loop(xop);
+      dec_o.cls_simd = cls_simd;
+      dec_o.cls_mem  = cls_mem;
+      dec_o.cls_loop = cls_loop;
       if (dec_o.cls_simd) begin
         dec_o.use_rs1 = 1'b1;
         dec_o.use_rs2 = 1'b1;

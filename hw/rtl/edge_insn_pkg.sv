@@ -9,6 +9,7 @@ package edge_insn_pkg;
   localparam int unsigned HpmClassMem = 7;
   localparam int unsigned HpmClassLoop = 8;
 
+  // The custom instructions (edge_xedge_decoder tells which one a word encodes).
   typedef enum logic [4:0] {
     XOP_NONE,
     XOP_SDOTSP_B,
@@ -28,40 +29,5 @@ package edge_insn_pkg;
     XOP_SW_PI,
     XOP_BDNZ
   } xop_e;
-
-  // Which custom instruction a 32-bit word encodes (XOP_NONE if none).
-  function automatic xop_e xedge_decode(logic [31:0] insn);
-    xop_e op;
-    op = XOP_NONE;
-    if ((insn & 32'hfe00707f) == 32'h0000000b) op = XOP_SDOTSP_B;
-    if ((insn & 32'hfe00707f) == 32'h0200000b) op = XOP_SDOTUSP_B;
-    if ((insn & 32'hfe00707f) == 32'h0000400b) op = XOP_LB_RR;
-    if ((insn & 32'hfe00707f) == 32'h0200400b) op = XOP_LH_RR;
-    if ((insn & 32'hfe00707f) == 32'h0400400b) op = XOP_LW_RR;
-    if ((insn & 32'hfe00707f) == 32'h0800400b) op = XOP_LBU_RR;
-    if ((insn & 32'hfe00707f) == 32'h0a00400b) op = XOP_LHU_RR;
-    if ((insn & 32'h0000707f) == 32'h0000002b) op = XOP_LB_PI;
-    if ((insn & 32'h0000707f) == 32'h0000102b) op = XOP_LH_PI;
-    if ((insn & 32'h0000707f) == 32'h0000202b) op = XOP_LW_PI;
-    if ((insn & 32'h0000707f) == 32'h0000402b) op = XOP_LBU_PI;
-    if ((insn & 32'h0000707f) == 32'h0000502b) op = XOP_LHU_PI;
-    if ((insn & 32'h0000707f) == 32'h0000005b) op = XOP_SB_PI;
-    if ((insn & 32'h0000707f) == 32'h0000105b) op = XOP_SH_PI;
-    if ((insn & 32'h0000707f) == 32'h0000205b) op = XOP_SW_PI;
-    if ((insn & 32'h01f0707f) == 32'h0000007b) op = XOP_BDNZ;
-    return op;
-  endfunction
-
-  function automatic logic xop_is_simd(xop_e op);
-    return op == XOP_SDOTSP_B || op == XOP_SDOTUSP_B;
-  endfunction
-
-  function automatic logic xop_is_mem(xop_e op);
-    return op == XOP_LB_RR || op == XOP_LH_RR || op == XOP_LW_RR || op == XOP_LBU_RR || op == XOP_LHU_RR || op == XOP_LB_PI || op == XOP_LH_PI || op == XOP_LW_PI || op == XOP_LBU_PI || op == XOP_LHU_PI || op == XOP_SB_PI || op == XOP_SH_PI || op == XOP_SW_PI;
-  endfunction
-
-  function automatic logic xop_is_loop(xop_e op);
-    return op == XOP_BDNZ;
-  endfunction
 
 endpackage

@@ -28,7 +28,8 @@ def test_unit(toplevel, tmp_path_factory, monkeypatch):
 
     build_dir = tmp_path_factory.mktemp(toplevel)
     runner = get_runner("verilator")
-    runner.build(sources=[*PACKAGES, RTL / f"{toplevel}.sv"], hdl_toplevel=toplevel, build_dir=build_dir,
+    deps = [RTL / "edge_xedge_decoder.sv"] if toplevel == "edge_decoder" else []
+    runner.build(sources=[*PACKAGES, *deps, RTL / f"{toplevel}.sv"], hdl_toplevel=toplevel, build_dir=build_dir,
                  build_args=["-Wno-fatal"], always=True)
     root = str(HERE.parents[1])
     runner.test(hdl_toplevel=toplevel, test_module="units_tb", testcase=UNITS[toplevel], build_dir=build_dir,

