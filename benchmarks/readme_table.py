@@ -1,0 +1,64 @@
+"""Rewrite the README's results section from benchmarks/results/*.json (between the bench markers), so every
+number in it is the one a benchmark program wrote."""
+from __future__ import annotations
+
+import json
+
+from common import RESULTS, ROOT
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def table() -> str:
+    lines = ["| what | measured | target / anchor | command |", "|---|---|---|---|"]
+    mm = load("matmul")
+    if mm:
+        for row in mm["rows"]:
+            m, n, k = row["shape"]
+            lines.append(f"| int8 matmul {m}x{n}x{k} on the RTL | {row['xedge']['mac_per_cycle']:.2f} MAC/cycle with "
+                         f"xedge, {row['base']['mac_per_cycle']:.3f} plain RV32IMC ({row['speedup']:.1f}x) | "
+                         f"{'>= 1.5 MAC/cycle' if row['shape'] == [64, 64, 64] else ''} | `{mm['command']}` |")
+        big = next((r for r in mm["rows"] if r["shape"] == [64, 64, 64]), None)
+        if big:
+            loops, cycles = big["xedge"]["counters"]["loop_insns"], big["xedge"]["cycles"]
+            lines.append(f"| loop close share (bdnz cycles / kernel cycles, 64x64x64) | {loops:,} / {cycles:,} = "
+                         f"{loops / cycles:.1%} | what a zero-overhead loop could still save | `{mm['command']}` |")
+    sp = load("sim_speed")
+    if sp:
+        lines.append(f"| RTL simulation speed ({sp['program']}) | {sp['rtl']['cycles_per_second'] / 1e6:.2f} M "
+                     f"cycles/s | >= 2 M cycles/s | `{sp['command']}` |")
+        lines.append(f"| Spike speed, same program, same run | {sp['spike']['instructions_per_second'] / 1e6:.0f} M "
+                     f"instructions/s ({sp['spike_over_rtl_speed']:.0f}x the RTL) | | `{sp['command']}` |")
+    ar = load("rtl_area")
+    if ar:
+        f, b = ar["with_xedge"], ar["rv32imc_only"]
+        lines.append(f"| core area (yosys, no SRAMs) | {f['transistors']:,} transistors / {f['cells']:,} cells with "
+                     f"xedge; {b['transistors']:,} / {b['cells']:,} RV32IMC only "
+                     f"(+{ar['xedge_overhead']['transistors']:.0%}) | baseline for the sparse extension | "
+                     f"`{ar['command']}` |")
+    df = load("differential_soak")
+    if df:
+        lines.append(f"| differential soak, Spike vs RTL commit traces | {df['programs']} random programs, "
+                     f"{df['instructions_compared']:,} instructions, {df['mismatches']} mismatches | 0 mismatches | "
+                     f"`{df['command']}` |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"README.md has no {START} ... {END} section")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{table()}\n{END}{tail}")
+    print("README.md results table updated")
+
+
+if __name__ == "__main__":
+    main()
