@@ -18,6 +18,13 @@ def test_every_instruction_group_has_a_test():
     assert groups <= set(ASM_TESTS)
 
 
+def test_every_custom_instruction_is_exercised():
+    from riscv_ext import spec
+    text = "".join((ASM_DIR / n).read_text() for n in ASM_TESTS if n.startswith("xedge_"))
+    for insn in spec.INSNS:
+        assert f"{insn.ident}(" in text, insn.name
+
+
 @pytest.mark.parametrize("name", ASM_TESTS)
 @pytest.mark.parametrize("backend", SIMS)
 def test_asm(name, backend, build_dir):

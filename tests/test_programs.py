@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge_sdk import sim
+from edge_sdk import EdgeSdkError, sim
 from edge_sdk.demo import DEMO_SOURCES, kernel_figures
 from edge_sdk.toolchain import FIRMWARE, compile_elf
 from tests.conftest import SIMS
@@ -26,6 +26,21 @@ def test_picolibc_program_identical_on_both(hello):
     # Same retired-instruction count: the runtime stops the counters while it waits for the host.
     assert spike.instret == rtl.instret > 1000
     assert spike.cycles is None and rtl.cycles >= rtl.instret
+
+
+def test_small_mcu_memory_configuration(build_dir):
+    """The `mcu` configuration (64 KiB code, 256 KiB data) links, runs on both and rejects a too-big program."""
+    elf = compile_elf([FIRMWARE / "apps" / "hello.c"], build_dir / "hello_mcu.elf", memory="mcu")
+    outputs = {sim.run(elf, b, memory="mcu").console for b in SIMS}
+    assert len(outputs) == 1 and "heap ok" in outputs.pop()
+    with pytest.raises(EdgeSdkError, match="outside the memories of configuration 'mcu'"):
+        sim.run(_big_program(build_dir), "spike", memory="mcu")
+
+
+def _big_program(build_dir):
+    src = build_dir / "big.c"
+    src.write_text("static char big[1 << 20] = {1};\nint main(void) { return big[0] - 1; }\n")
+    return compile_elf([src], build_dir / "big.elf")
 
 
 @pytest.mark.parametrize("isa", ["xedge", "base"])
