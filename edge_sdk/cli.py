@@ -36,6 +36,49 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_runtime_train(args: argparse.Namespace) -> int:
+    from edge_sdk.runtime_prediction import commands
+    result = commands.train(args.data, args.output, args.train_fraction, args.seed, args.steps, args.model)
+    bounds = {b["alpha"]: b for b in result["bounds"]}
+    print(f"held-out test split: {result['n']} rows, MAPE {result['mape']:.2%} (solo "
+          f"{_pct(result['mape_solo'])}, co-located {_pct(result['mape_interference'])}); alpha 0.1 bound: "
+          f"coverage {bounds[0.1]['coverage']:.1%}, tightness {bounds[0.1]['tightness']:.1%}")
+    print(f"model written to {args.output}")
+    return 0
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{v:.2%}"
+
+
+def _cmd_runtime_evaluate(args: argparse.Namespace) -> int:
+    from edge_sdk.runtime_prediction import commands
+    result = commands.evaluate(args.model, args.data, held_out=args.held_out)
+    commands.write_json(result, args.json)
+    print(f"{result['n']} rows: MAPE {result['mape']:.2%} (solo {_pct(result['mape_solo'])}, co-located "
+          f"{_pct(result['mape_interference'])})")
+    for b in result["bounds"]:
+        print(f"  alpha {b['alpha']:<5} coverage {b['coverage']:.1%}  tightness {b['tightness']:.1%}")
+    return 0
+
+
+def _cmd_runtime_predict(args: argparse.Namespace) -> int:
+    from edge_sdk.runtime_prediction import commands
+    r = commands.predict(args.model, args.workload, args.platform, args.others or [], args.alpha)
+    beside = f" beside {', '.join(r['co_located'])}" if r["co_located"] else ""
+    print(f"{r['workload']} on {r['platform']}{beside}: predicted {r['predicted_runtime']:.4g}, upper bound "
+          f"{r['upper_bound']:.4g} (holds with probability >= {1 - r['alpha']:.0%}; units of the training data)")
+    return 0
+
+
+def _cmd_runtime_collect(args: argparse.Namespace) -> int:
+    from edge_sdk.runtime_prediction import collect
+    summary = collect.collect(args.output, runtimes=args.runtimes, budget_minutes=args.budget_minutes,
+                              repetitions=args.repetitions, sizes=args.sizes)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-sdk", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -57,6 +100,37 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--memory", default="default", choices=sorted(MEMORY_MAPS), help="memory configuration")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of the console")
     s.set_defaults(func=_cmd_sim)
+
+    rt = sub.add_parser("runtime", help="WebAssembly runtime prediction with conformal bounds (Pitot-style)")
+    rts = rt.add_subparsers(dest="runtime_command", required=True)
+    t = rts.add_parser("train", help="train a predictor; prints held-out metrics")
+    t.add_argument("--data", required=True, help="dataset directory (data.npz, ifN.npz) or npz file")
+    t.add_argument("-o", dest="output", required=True, help="model file to write")
+    t.add_argument("--train-fraction", type=float, default=0.9)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--steps", type=int, default=6000, help="optimiser steps (early-stopped on validation)")
+    t.add_argument("--model", default="pitot", choices=["pitot", "mlp", "attention"])
+    t.set_defaults(func=_cmd_runtime_train)
+    e = rts.add_parser("evaluate", help="MAPE, bound coverage and tightness of a model on a dataset")
+    e.add_argument("--model", required=True)
+    e.add_argument("--data", required=True)
+    e.add_argument("--json", default=None, help="write the metrics to this JSON file")
+    e.add_argument("--held-out", action="store_true", help="only the test split the model was trained without")
+    e.set_defaults(func=_cmd_runtime_evaluate)
+    pr = rts.add_parser("predict", help="runtime and upper bound of one workload on one platform")
+    pr.add_argument("--model", required=True)
+    pr.add_argument("--workload", required=True)
+    pr.add_argument("--platform", required=True)
+    pr.add_argument("--with", dest="others", action="append", help="a co-located workload (repeatable)")
+    pr.add_argument("--alpha", type=float, default=0.1, help="miscoverage of the bound")
+    pr.set_defaults(func=_cmd_runtime_predict)
+    c = rts.add_parser("collect", help="measure WebAssembly workloads on the runtimes here (same npz format)")
+    c.add_argument("-o", dest="output", required=True, help="output directory")
+    c.add_argument("--runtimes", nargs="*", default=None, help="runtimes to use (default: all available)")
+    c.add_argument("--budget-minutes", type=float, default=None, help="stop starting new runs after this")
+    c.add_argument("--repetitions", type=int, default=3)
+    c.add_argument("--sizes", nargs="*", default=None, help="workload sizes (default: small medium large)")
+    c.set_defaults(func=_cmd_runtime_collect)
 
     d = sub.add_parser("demo", help="build the int8 matmul demo and run it on Spike and the RTL (make sim)")
     d.set_defaults(func=_cmd_demo)

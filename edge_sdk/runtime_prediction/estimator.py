@@ -140,11 +140,15 @@ class RuntimePredictor:
         best, best_state, self.history_ = math.inf, None, []
         for step in range(1, self.steps + 1):
             self.net_.train()
-            loss = 0.0
-            for idx, weight in zip(groups, weights):
-                if len(idx):
-                    batch = torch.as_tensor(rng.choice(idx, size=min(self.batch_size, len(idx)), replace=False))
-                    loss = loss + weight * self._loss(self._forward(Xt[batch]), ytn[batch])
+            # One forward pass over a batch from each objective (solo runs, co-located runs): the towers run
+            # once per step.
+            parts = [idx[rng.integers(0, len(idx), size=self.batch_size)] for idx in groups if len(idx)]
+            part_weights = [w for idx, w in zip(groups, weights) if len(idx)]
+            batch = torch.as_tensor(np.concatenate(parts))
+            pred, target = self._forward(Xt[batch]), ytn[batch]
+            loss = sum(w * self._loss(pred[k * self.batch_size:(k + 1) * self.batch_size],
+                                      target[k * self.batch_size:(k + 1) * self.batch_size])
+                       for k, w in enumerate(part_weights))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -218,6 +222,7 @@ class RuntimePredictor:
                        "n_platform": [str(s) for s in t.n_platform], "n_workload": [str(s) for s in t.n_workload]},
             "val_residuals": torch.tensor(self.val_residuals_),
             "cal_residuals": None if self.cal_residuals_ is None else torch.tensor(self.cal_residuals_),
+            "meta": getattr(self, "meta_", {}),
         }, path)
 
     @classmethod
@@ -242,4 +247,5 @@ class RuntimePredictor:
         est.net_.eval()
         est.val_residuals_ = blob["val_residuals"].numpy()
         est.cal_residuals_ = None if blob["cal_residuals"] is None else blob["cal_residuals"].numpy()
+        est.meta_ = blob.get("meta", {})
         return est

@@ -43,14 +43,18 @@ class PitotNet(nn.Module):
     def forward(self, workload: torch.Tensor, platform: torch.Tensor, interferers: torch.Tensor) -> torch.Tensor:
         H, r, s = self.heads, self.rank, self.s
         W = self.workload_tower().view(-1, H, r)
-        P = self.platform_tower().view(-1, H, r, 1 + 2 * s)
-        w, p = W[workload], P[platform]
-        out = self.baseline[workload, platform].unsqueeze(1) + (w * p[..., 0]).sum(-1)
-        if s and interferers.shape[1]:
-            mask = (interferers >= 0).unsqueeze(-1).unsqueeze(-1).to(w.dtype)       # (B, K, 1, 1)
-            wk = (W[interferers.clamp(min=0)] * mask).sum(1)                         # (B, H, r)
-            susceptibility = torch.einsum("bhr,bhrs->bhs", w, p[..., 1:1 + s])
-            magnitude = torch.einsum("bhr,bhrs->bhs", wk, p[..., 1 + s:])
+        P = self.platform_tower()
+        n_p = len(P)
+        w = W[workload]                                                   # (B, H, r)
+        p = P[:, :H * r].view(n_p, H, r)[platform]
+        out = self.baseline[workload, platform].unsqueeze(1) + (w * p).sum(-1)
+        present = interferers >= 0
+        if s and bool(present.any()):
+            vs = P[:, H * r:H * r * (1 + s)].view(n_p, H, r, s)[platform]  # (B, H, r, s)
+            vg = P[:, H * r * (1 + s):].view(n_p, H, r, s)[platform]
+            others = (W[interferers.clamp(min=0)] * present[..., None, None].to(W.dtype)).sum(1)  # (B, H, r)
+            susceptibility = torch.einsum("bhr,bhrs->bhs", w, vs)
+            magnitude = torch.einsum("bhr,bhrs->bhs", others, vg)
             out = out + (susceptibility * F.leaky_relu(magnitude, 0.1)).sum(-1)
         return out
 

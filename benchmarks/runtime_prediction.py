@@ -1,0 +1,112 @@
+"""Runtime prediction on the Pitot measurements (../shared/data/pitot): MAPE with and without interference,
+bound coverage and tightness, for Pitot, its ablations and the baselines, over training fractions and seeds.
+Every run is appended to benchmarks/results/runtime_prediction_runs.jsonl as it finishes (a rerun skips the
+runs already there); the summary (mean and spread per method and fraction) goes to runtime_prediction.json
+with plots of MAPE vs training fraction, bound width vs alpha and coverage vs alpha."""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+from pathlib import Path
+
+import numpy as np
+from common import RESULTS, ROOT, write_result
+
+DATA = ROOT.parent / "shared" / "data" / "pitot"
+FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)
+SEEDS = (0, 1, 2, 3, 4)
+PLAN = {  # method: training fractions it runs at (every seed); the costly baselines at three fractions
+    "pitot": FRACTIONS, "matrix-factorization": FRACTIONS,
+    "pitot-no-interference": (0.1, 0.5, 0.9), "pitot-no-side-features": (0.1, 0.5, 0.9),
+    "mlp": (0.1, 0.5, 0.9), "attention": (0.1, 0.5, 0.9),
+}
+RUNS = RESULTS / "runtime_prediction_runs.jsonl"
+
+
+def _run(job):
+    import torch
+    torch.set_num_threads(1)
+    from edge_sdk.runtime_prediction import data, experiment
+    method, fraction, seed, steps = job
+    return experiment.run(method, data.load(DATA), fraction, seed, steps)
+
+
+def summarize(runs: list[dict]) -> dict:
+    out = {}
+    for r in runs:
+        key = f"{r['method']}@{r['train_fraction']}"
+        out.setdefault(key, []).append(r)
+    summary = []
+    for key, rs in sorted(out.items()):
+        row = {"method": rs[0]["method"], "train_fraction": rs[0]["train_fraction"], "seeds": len(rs)}
+        for m in ("mape_solo", "mape_interference"):
+            v = np.array([r[m] for r in rs])
+            row[m] = {"mean": float(v.mean()), "std": float(v.std())}
+        for i, alpha in enumerate(b["alpha"] for b in rs[0]["bounds"]):
+            for m in ("coverage", "tightness_solo", "tightness_interference"):
+                v = np.array([r["bounds"][i][m] for r in rs])
+                row.setdefault("bounds", {}).setdefault(str(alpha), {})[m] = {"mean": float(v.mean()),
+                                                                              "std": float(v.std())}
+        summary.append(row)
+    return {"summary": summary}
+
+
+def plot(summary: list[dict], out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
+    methods = sorted({r["method"] for r in summary})
+    for m in methods:
+        rows = sorted((r for r in summary if r["method"] == m), key=lambda r: r["train_fraction"])
+        f = [r["train_fraction"] for r in rows]
+        for ax, key in ((axes[0], "mape_solo"), (axes[1], "mape_interference")):
+            ax.errorbar(f, [100 * r[key]["mean"] for r in rows], [100 * r[key]["std"] for r in rows],
+                        marker="o", capsize=3, label=m)
+    for m in ("pitot", "matrix-factorization", "mlp"):
+        row = next((r for r in summary if r["method"] == m and r["train_fraction"] == 0.5), None)
+        if row:
+            alphas = sorted(float(a) for a in row["bounds"])
+            axes[2].plot(alphas, [100 * row["bounds"][str(a)]["tightness_solo"]["mean"] for a in alphas], "o-", label=m)
+            axes[3].plot(alphas, [100 * row["bounds"][str(a)]["coverage"]["mean"] for a in alphas], "o-", label=m)
+    axes[3].plot([0.01, 0.2], [99, 80], "k--", label="1 - alpha")
+    titles = ("MAPE, solo runs (%)", "MAPE, co-located runs (%)", "bound tightness vs alpha, 50% train (%)",
+              "coverage vs alpha, 50% train (%)")
+    for ax, title in zip(axes, titles):
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes[:2]:
+        ax.set_xlabel("training fraction")
+    for ax in axes[2:]:
+        ax.set_xlabel("alpha")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=3000, help="optimiser steps per neural model")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    done = [json.loads(line) for line in RUNS.read_text().splitlines()] if RUNS.exists() else []
+    have = {(r["method"], r["train_fraction"], r["seed"]) for r in done}
+    jobs = [(m, f, s, args.steps) for m, fr in PLAN.items() for f in fr for s in SEEDS if (m, f, s) not in have]
+    print(f"{len(done)} runs recorded, {len(jobs)} to go")
+    with mp.get_context("spawn").Pool(args.workers) as pool, RUNS.open("a") as log:
+        for r in pool.imap_unordered(_run, jobs):
+            log.write(json.dumps(r) + "\n")
+            log.flush()
+            done.append(r)
+            print(f"{r['method']} @ {r['train_fraction']} seed {r['seed']}: MAPE solo {r['mape_solo']:.2%}, "
+                  f"co-located {r['mape_interference']:.2%} ({r['fit_seconds']:.0f} s)", flush=True)
+    result = summarize(done)
+    plot(result["summary"], RESULTS / "runtime_prediction.png")
+    write_result("runtime_prediction", {"data": "../shared/data/pitot (85% of the published rows)",
+                                        "steps": args.steps, "plan": {k: list(v) for k, v in PLAN.items()},
+                                        "seeds": list(SEEDS), **result})
+
+
+if __name__ == "__main__":
+    main()
