@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf \
-                device-tree-compiler yosys g++ make
+                device-tree-compiler g++ make clang lld
 STAMP := $(VENV)/.edge-sdk-installed
 
 .PHONY: setup apt sim test lint gen bench clean

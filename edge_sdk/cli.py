@@ -74,7 +74,8 @@ def _cmd_runtime_predict(args: argparse.Namespace) -> int:
 def _cmd_runtime_collect(args: argparse.Namespace) -> int:
     from edge_sdk.runtime_prediction import collect
     summary = collect.collect(args.output, runtimes=args.runtimes, budget_minutes=args.budget_minutes,
-                              repetitions=args.repetitions, sizes=args.sizes)
+                              repetitions=args.repetitions, sizes=args.sizes, kernels=args.workloads,
+                              pairs_per_workload=args.pairs)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -130,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--budget-minutes", type=float, default=None, help="stop starting new runs after this")
     c.add_argument("--repetitions", type=int, default=3)
     c.add_argument("--sizes", nargs="*", default=None, help="workload sizes (default: small medium large)")
+    c.add_argument("--workloads", nargs="*", default=None, help="workload kernels (default: all)")
+    c.add_argument("--pairs", type=int, default=2, help="co-located partners measured per workload and runtime")
     c.set_defaults(func=_cmd_runtime_collect)
 
     d = sub.add_parser("demo", help="build the int8 matmul demo and run it on Spike and the RTL (make sim)")

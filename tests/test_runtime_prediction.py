@@ -1,0 +1,224 @@
+"""Runtime prediction: loader validation, conformal coverage, recovery of a planted structure, the CLI."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edge_sdk.errors import EdgeSdkError
+from edge_sdk.runtime_prediction import conformal, data
+from edge_sdk.runtime_prediction.estimator import RuntimePredictor, design_matrix
+from edge_sdk.runtime_prediction.experiment import metrics
+
+
+def planted(seed=0, n_w=40, n_p=25, rank=3, noise=0.05):
+    """A dataset with known structure: log t = a_w + b_p + <u_w, v_p> (+ s_wp * m_kp when workload k runs
+    beside), with bilinear susceptibility s_wp = 0.5 + 0.3 <u_w, z_p> and magnitude m_kp = (1 + 0.5 u_k0) h_p;
+    the side features are noisy views of the latent factors."""
+    rng = np.random.default_rng(seed)
+    u, v, z = rng.normal(size=(n_w, rank)), rng.normal(size=(n_p, rank)), rng.normal(size=(n_p, rank))
+    a, b, h = rng.normal(10, 1, n_w), rng.normal(0, 0.5, n_p), rng.uniform(0.5, 1.5, n_p)
+    sus, gen = 0.5 + 0.3 * u @ z.T, 1 + 0.5 * u[:, 0]
+    d_w = np.concatenate([u, a[:, None]], 1) + rng.normal(0, 0.05, (n_w, rank + 1))
+    d_p = np.concatenate([v, b[:, None]], 1) + rng.normal(0, 0.05, (n_p, rank + 1))
+    pairs = np.array([(w, p) for w in range(n_w) for p in range(n_p)])
+    solo_logt = a[pairs[:, 0]] + b[pairs[:, 1]] + (u[pairs[:, 0]] * v[pairs[:, 1]]).sum(1)
+    other = rng.integers(0, n_w, len(pairs))
+    inter_logt = solo_logt + sus[pairs[:, 0], pairs[:, 1]] * gen[other] * h[pairs[:, 1]]
+    tables = {"d_platform": d_p.astype(np.float32), "d_workload": d_w.astype(np.float32),
+              "n_platform": np.array([f"rt:host{i}" for i in range(n_p)]),
+              "n_workload": np.array([f"suite/w{i}" for i in range(n_w)])}
+    solo = {"t": np.exp(solo_logt + rng.normal(0, noise, len(pairs))), "i_workload": pairs[:, 0],
+            "i_platform": pairs[:, 1], **tables}
+    inter = {"t": np.exp(inter_logt + rng.normal(0, noise, len(pairs))), "i_workload": pairs[:, 0],
+             "i_platform": pairs[:, 1], "i_interference0": other}
+    return solo, inter
+
+
+@pytest.fixture(scope="module")
+def planted_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("planted")
+    solo, inter = planted()
+    np.savez(d / "data.npz", **solo)
+    np.savez(d / "if2.npz", **inter)
+    return d
+
+
+# ------------------------------------------------------------------ loader
+
+
+def _bad(tmp_path, **changes):
+    solo, _ = planted()
+    solo.update(changes)
+    for k, v in list(solo.items()):
+        if v is None:
+            del solo[k]
+    np.savez(tmp_path / "bad.npz", **solo)
+    return tmp_path / "bad.npz"
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"t": None}, "lacks the array"),
+    ({"i_platform": np.full(1000, 99)}, "i_platform must lie in 0..24"),
+    ({"i_workload": np.arange(1000) - 1}, "i_workload must lie in 0..39"),
+    ({"t": -np.ones(1000)}, "must be positive and finite"),
+    ({"i_platform": np.zeros(3, dtype=int)}, "has shape (3,)"),
+    ({"d_workload": None}, "lacks d_workload"),
+])
+def test_loader_rejects_bad_input(tmp_path, changes, message):
+    with pytest.raises(EdgeSdkError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        data.load(_bad(tmp_path, **changes))
+
+
+def test_loader_reads_directory_and_interference(planted_dir):
+    ds = data.load(planted_dir)
+    assert len(ds.rows) == 2000 and ds.rows.interferers.shape == (2000, 1)
+    assert (ds.rows.n_interferers == np.r_[np.zeros(1000), np.ones(1000)]).all()
+    with pytest.raises(EdgeSdkError, match="does not exist"):
+        data.load(planted_dir / "nope")
+
+
+def test_splits_are_disjoint_and_cover():
+    s = data.split(1000, 0.5, 0)
+    parts = [s.train, s.val, s.cal, s.test]
+    assert sum(map(len, parts)) == 1000 and len(np.unique(np.concatenate(parts))) == 1000
+    assert len(s.test) == 500 and len(s.cal) == 50 and len(s.val) == 25
+    with pytest.raises(EdgeSdkError, match="between 0 and 1"):
+        data.split(1000, 1.0, 0)
+
+
+# ------------------------------------------------------------------ conformal
+def test_conformal_coverage_with_known_noise():
+    """Split conformal on a predictor with Gaussian errors: coverage >= 1 - alpha on fresh data, and the margin
+    approaches the true noise quantile."""
+    rng = np.random.default_rng(0)
+    for alpha in (0.2, 0.1, 0.05):
+        covers = []
+        for _ in range(200):
+            cal, test = rng.normal(0, 0.3, 200), rng.normal(0, 0.3, 2000)
+            margin = conformal.conformal_margin(cal, alpha)
+            covers.append(conformal.coverage(test, np.full_like(test, margin)))
+        assert np.mean(covers) >= 1 - alpha - 0.005
+        assert np.mean(covers) <= 1 - alpha + 0.02  # not trivially wide either
+    assert conformal.conformal_margin(np.zeros(5), 0.01) == np.inf
+    with pytest.raises(EdgeSdkError, match="alpha"):
+        conformal.conformal_margin(np.zeros(5), 1.5)
+
+
+def test_metrics_definitions():
+    # MAPE as Pitot defines it: mean |t / t_hat - 1|
+    assert conformal.mape(np.array([100.0, 200.0]), np.array([110.0, 180.0])) == pytest.approx((1 / 11 + 1 / 9) / 2)
+    y = np.log(np.array([100.0, 100.0]))
+    assert conformal.tightness(y, y + np.log(1.25)) == pytest.approx(0.2)
+    assert conformal.coverage(y, y - 1) == 0.0
+
+
+# ------------------------------------------------------------------ estimator
+@pytest.fixture(scope="module")
+def fitted(planted_dir):
+    ds = data.load(planted_dir)
+    X = design_matrix(ds.rows.workload, ds.rows.platform, ds.rows.interferers)
+    sp = data.split(len(X), 0.7, 0)
+    kw = dict(tables=ds.tables, eval_set=(X[sp.val], ds.rows.t[sp.val]),
+              calibration_set=(X[sp.cal], ds.rows.t[sp.cal]))
+    est = RuntimePredictor(steps=600, batch_size=256, eval_every=100).fit(X[sp.train], ds.rows.t[sp.train], **kw)
+    ablation = RuntimePredictor(steps=600, batch_size=256, eval_every=100, interference=False).fit(
+        X[sp.train], ds.rows.t[sp.train], **kw)
+    return est, ablation, X[sp.test], ds.rows.t[sp.test]
+
+
+def test_recovers_planted_structure(fitted):
+    est, ablation, X, y = fitted
+    m, m_abl = metrics(est, X, y), metrics(ablation, X, y)
+    assert m["mape_solo"] < 0.10
+    # The interference term is what explains the co-located runs.
+    assert m["mape_interference"] < 0.16
+    assert m["mape_interference"] < 0.5 * m_abl["mape_interference"]
+    b = {x["alpha"]: x for x in m["bounds"]}
+    assert b[0.1]["coverage"] >= 0.85 and b[0.2]["coverage"] >= 0.75
+
+
+def test_estimator_checks_inputs(fitted):
+    est = fitted[0]
+    with pytest.raises(EdgeSdkError, match="integer array of shape"):
+        est.predict(np.zeros((3,), dtype=int))
+    with pytest.raises(EdgeSdkError, match="workload indices in 0..39"):
+        est.predict(np.array([[40, 0]]))
+    with pytest.raises(EdgeSdkError, match="positive and finite"):
+        est.score(np.array([[0, 0]]), np.array([-1.0]))
+    with pytest.raises(EdgeSdkError, match="not fitted"):
+        RuntimePredictor().predict(np.array([[0, 0]]))
+
+
+def test_save_load_roundtrip(fitted, tmp_path):
+    est, _, X, _ = fitted
+    est.save(tmp_path / "m.pt")
+    back = RuntimePredictor.load(tmp_path / "m.pt")
+    np.testing.assert_allclose(back.predict(X), est.predict(X), rtol=1e-6)
+    np.testing.assert_allclose(back.predict_bound(X, 0.1), est.predict_bound(X, 0.1), rtol=1e-6)
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(EdgeSdkError, match="not an edge-sdk runtime model"):
+        RuntimePredictor.load(tmp_path / "junk.pt")
+
+
+# ------------------------------------------------------------------ CLI
+def cli(*args):
+    proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", "runtime", *map(str, args)], capture_output=True,
+                          text=True)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def test_cli_train_evaluate_predict(planted_dir, tmp_path):
+    model = tmp_path / "model.pt"
+    proc = cli("train", "--data", planted_dir, "-o", model, "--steps", "300", "--train-fraction", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    assert "held-out test split" in proc.stdout and model.exists()
+    out = tmp_path / "eval.json"
+    proc = cli("evaluate", "--model", model, "--data", planted_dir / "if2.npz", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    assert result["n"] == 1000 and result["n_interference"] == 1000 and 0 < result["mape"] < 1
+    assert {"alpha", "coverage", "tightness"} <= set(result["bounds"][0])
+    proc = cli("evaluate", "--model", model, "--data", planted_dir, "--held-out")
+    assert proc.returncode == 0 and "1000 rows" in proc.stdout
+    proc = cli("predict", "--model", model, "--workload", "suite/w3", "--platform", "rt:host2", "--with", "suite/w7")
+    assert proc.returncode == 0 and "upper bound" in proc.stdout
+    proc = cli("predict", "--model", model, "--workload", "suite/w99x", "--platform", "rt:host2")
+    assert proc.returncode == 2 and "unknown workload 'suite/w99x'" in proc.stderr and "did you mean" in proc.stderr
+    proc = cli("evaluate", "--model", tmp_path / "missing.pt", "--data", planted_dir)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+# ------------------------------------------------------------------ collection
+def test_collector_end_to_end_and_resume(tmp_path):
+    from edge_sdk.runtime_prediction import collect
+    out = tmp_path / "collected"
+    summary = collect.collect(out, runtimes=["wasmtime-cranelift-speed"], sizes=["tiny"],
+                              kernels=["hash_mix", "sort_int"], repetitions=2, pairs_per_workload=1)
+    assert summary["failed"] == 0 and summary["solo"] == 2 and summary["interference"] == 2
+    ds = data.load(out)
+    assert len(ds.rows) == 4 and (ds.rows.t > 0).all()
+    assert list(ds.tables.n_workload) == ["edge/hash_mix@tiny", "edge/sort_int@tiny"]
+    assert ds.tables.d_workload.shape[0] == 2 and (ds.tables.d_workload > 0).any()
+    # A rerun finds every measurement in the journal and measures nothing again.
+    again = collect.collect(out, runtimes=["wasmtime-cranelift-speed"], sizes=["tiny"],
+                            kernels=["hash_mix", "sort_int"], repetitions=2, pairs_per_workload=1)
+    assert again["measured"] == 4 and len((out / "journal.jsonl").read_text().splitlines()) == 4
+    with pytest.raises(EdgeSdkError, match="unknown runtime 'v8-magic'"):
+        collect.collect(out, runtimes=["v8-magic"])
+
+
+def test_opcode_counts_match_a_hand_built_module():
+    from edge_sdk.runtime_prediction.wasm import opcode_counts
+    # (module (func (result i32) i32.const 1 i32.const 2 i32.add))
+    body = bytes([0x00, 0x41, 0x01, 0x41, 0x02, 0x6A, 0x0B])
+    code = bytes([0x01, len(body)]) + body
+    module = b"\0asm\x01\0\0\0" + bytes([0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7F]) + bytes([0x03, 0x02, 0x01, 0x00]) \
+        + bytes([0x0A, len(code)]) + code
+    assert opcode_counts(module) == {"x41": 2, "x6A": 1, "x0B": 1}
+    with pytest.raises(EdgeSdkError, match="not a WebAssembly module"):
+        opcode_counts(b"ELF")
