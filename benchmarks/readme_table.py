@@ -46,6 +46,33 @@ def table() -> str:
         lines.append(f"| differential soak, Spike vs RTL commit traces | {df['programs']} random programs, "
                      f"{df['instructions_compared']:,} instructions, {df['mismatches']} mismatches | 0 mismatches | "
                      f"`{df['command']}` |")
+    rp = load("runtime_prediction")
+    if rp:
+        by = {(r["method"], r["train_fraction"]): r for r in rp["summary"]}
+
+        def cell(method, fraction, key):
+            r = by.get((method, fraction))
+            return "—" if r is None or r[key] is None else \
+                f"{100 * r[key]['mean']:.1f} ± {100 * r[key]['std']:.1f}% ({r['seeds']} seeds)"
+        for method in ("pitot", "matrix-factorization", "mlp", "attention", "pitot-no-interference",
+                       "pitot-no-side-features"):
+            lines.append(f"| runtime prediction, {method}, 90% training: MAPE solo / co-located | "
+                         f"{cell(method, 0.9, 'mape_solo')} / {cell(method, 0.9, 'mape_interference')} | "
+                         f"paper: Pitot 5.2 / 9.4%, MF 7.3%, NN 10.4 / 14.2%, attention 10.9 / 13.2% | "
+                         f"`{rp['command']}` |")
+        half = by.get(("pitot", 0.5))
+        if half:
+            b = half["bounds"]["0.1"]
+            lines.append(f"| Pitot bound at 50% training, alpha 0.1: tightness solo / co-located, coverage | "
+                         f"{100 * b['tightness_solo']['mean']:.1f}% / {100 * b['tightness_interference']['mean']:.1f}%, "
+                         f"coverage {100 * b['coverage']['mean']:.1f}% | paper: 8% / 13%, coverage >= 90% | "
+                         f"`{rp['command']}` |")
+    rc = load("runtime_collect")
+    if rc:
+        lines.append(f"| our own measurements ({rc['collection']['measured']} runs, {len(rc['collection']['runtimes'])} "
+                     f"runtimes here): Pitot MAPE solo / co-located at {int(100 * rc['train_fraction'])}% training | "
+                     f"{100 * rc['mape_solo']:.1f}% / {100 * rc['mape_interference']:.1f}%, alpha 0.1 coverage "
+                     f"{100 * rc['coverage_0.1']:.0f}% | | `{rc['command']}` |")
     return "\n".join(lines)
 
 
