@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +30,9 @@ RUNS = RESULTS / "runtime_prediction_runs.jsonl"
 
 def _run(job):
     import torch
-    torch.set_num_threads(1)
+    method, fraction, seed, steps, threads = job
+    torch.set_num_threads(threads)
     from edge_sdk.runtime_prediction import data, experiment
-    method, fraction, seed, steps = job
     return experiment.run(method, data.load(DATA), fraction, seed, steps)
 
 
@@ -90,14 +91,15 @@ def plot(summary: list[dict], out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3000, help="optimiser steps per neural model")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=4000, help="optimiser steps per neural model")
+    parser.add_argument("--workers", type=int, default=1, help="parallel runs (each gets cores / workers threads)")
     parser.add_argument("--full", action="store_true", help="every method at every fraction and seed")
     args = parser.parse_args()
     plan = {m: (FRACTIONS, SEEDS) for m in PLAN} if args.full else PLAN
     done = [json.loads(line) for line in RUNS.read_text().splitlines()] if RUNS.exists() else []
     have = {(r["method"], r["train_fraction"], r["seed"]) for r in done}
-    jobs = [(m, f, s, args.steps) for m, (fr, seeds) in plan.items() for f in fr for s in seeds
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    jobs = [(m, f, s, args.steps, threads) for m, (fr, seeds) in plan.items() for f in fr for s in seeds
             if (m, f, s) not in have]
     print(f"{len(done)} runs recorded, {len(jobs)} to go")
     with mp.get_context("spawn").Pool(args.workers) as pool, RUNS.open("a") as log:

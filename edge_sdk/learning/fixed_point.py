@@ -89,7 +89,7 @@ class Task:
     B: list[np.ndarray]
     classes: int
     epochs: int
-    lr: int              # Q16.16
+    lr: list[int]        # Q16.16, one per layer
     seed: int
     widths: list[int] = field(init=False)
 
@@ -108,9 +108,38 @@ def train(task: Task) -> dict:
         for _ in range(task.epochs):
             rng.shuffle(order)
             for s in order:
-                train_step(W[layer], b[layer], task.B[layer], x_train[s], int(task.y_train[s]), task.lr)
+                train_step(W[layer], b[layer], task.B[layer], x_train[s], int(task.y_train[s]), task.lr[layer])
         correct = sum(predict(W[layer], b[layer], task.B[layer], x) == y for x, y in zip(x_test, task.y_test))
         accuracy.append(correct / len(task.y_test))
         x_train = np.stack([dense_relu(W[layer], b[layer], x)[1] for x in x_train])
         x_test = np.stack([dense_relu(W[layer], b[layer], x)[1] for x in x_test])
     return {"test_accuracy": accuracy, "W": W, "b": b}
+
+
+def train_float(task: Task) -> dict:
+    """The same algorithm in float64 from the same (dequantised) start and sample order: what the fixed-point
+    arithmetic costs in accuracy."""
+    W = [w / ONE for w in task.W]
+    b = [v / ONE for v in task.b]
+    B = [m / ONE for m in task.B]
+    lrs = [lr / ONE for lr in task.lr]
+    rng = XorShift32(task.seed)
+    order = list(range(len(task.y_train)))
+    x_train, x_test = task.x_train / ONE, task.x_test / ONE
+    accuracy = []
+    for layer in range(len(W)):
+        for _ in range(task.epochs):
+            rng.shuffle(order)
+            for s in order:
+                pre = W[layer] @ x_train[s] + b[layer]
+                logits = B[layer] @ np.maximum(pre, 0)
+                p = np.exp(logits - logits.max())
+                err = p / p.sum()
+                err[task.y_train[s]] -= 1.0
+                delta = (B[layer].T @ err) * (pre > 0)
+                W[layer] -= lrs[layer] * np.outer(delta, x_train[s])
+                b[layer] -= lrs[layer] * delta
+        hidden = lambda X: np.maximum(X @ W[layer].T + b[layer], 0)  # noqa: E731
+        accuracy.append(float(np.mean(np.argmax(hidden(x_test) @ B[layer].T, 1) == task.y_test)))
+        x_train, x_test = hidden(x_train), hidden(x_test)
+    return {"test_accuracy": accuracy}

@@ -38,7 +38,9 @@ class PitotNet(nn.Module):
         self.heads, self.rank, self.s = heads, rank, interference_dims if interference else 0
         self.register_buffer("baseline", baseline)  # (workloads, platforms) linear-scaling prediction
         self.workload_tower = Tower(wf, free, hidden, heads * rank)
-        self.platform_tower = Tower(pf, free, hidden, heads * rank * (1 + 2 * self.s))
+        # The interference projections (Vs, Vg) are shared by the heads: they act on the mean head's workload
+        # embeddings and the resulting term is added to every head.
+        self.platform_tower = Tower(pf, free, hidden, heads * rank + 2 * rank * self.s)
 
     def forward(self, workload: torch.Tensor, platform: torch.Tensor, interferers: torch.Tensor) -> torch.Tensor:
         H, r, s = self.heads, self.rank, self.s
@@ -50,12 +52,12 @@ class PitotNet(nn.Module):
         out = self.baseline[workload, platform].unsqueeze(1) + (w * p).sum(-1)
         present = interferers >= 0
         if s and bool(present.any()):
-            vs = P[:, H * r:H * r * (1 + s)].view(n_p, H, r, s)[platform]  # (B, H, r, s)
-            vg = P[:, H * r * (1 + s):].view(n_p, H, r, s)[platform]
-            others = (W[interferers.clamp(min=0)] * present[..., None, None].to(W.dtype)).sum(1)  # (B, H, r)
-            susceptibility = torch.einsum("bhr,bhrs->bhs", w, vs)
-            magnitude = torch.einsum("bhr,bhrs->bhs", others, vg)
-            out = out + (susceptibility * F.leaky_relu(magnitude, 0.1)).sum(-1)
+            vs = P[:, H * r:H * r + r * s].view(n_p, r, s)[platform]                      # (B, r, s)
+            vg = P[:, H * r + r * s:].view(n_p, r, s)[platform]
+            others = (W[interferers.clamp(min=0), 0] * present[..., None].to(W.dtype)).sum(1)  # (B, r)
+            susceptibility = torch.einsum("br,brs->bs", w[:, 0], vs)
+            magnitude = torch.einsum("br,brs->bs", others, vg)
+            out = out + (susceptibility * F.leaky_relu(magnitude, 0.1)).sum(-1, keepdim=True)
         return out
 
 

@@ -43,7 +43,7 @@ int main(void) {
     for (int e = 0; e < BF_EPOCHS; ++e) {
       shuffle();
       for (int s = 0; s < BF_N_TRAIN; ++s)
-        bio_fo_train_step(W, b, B, x_train + order[s] * n_in, bf_train_y[order[s]], BF_LR, n_out, n_in, BF_CLASSES,
+        bio_fo_train_step(W, b, B, x_train + order[s] * n_in, bf_train_y[order[s]], bf_lr[l], n_out, n_in, BF_CLASSES,
                           scratch);
     }
     uint64_t cycles = perf_cycles() - c0;
