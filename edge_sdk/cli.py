@@ -80,6 +80,24 @@ def _cmd_runtime_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_learn(args: argparse.Namespace) -> int:
+    from edge_sdk.learning import commands
+    if not args.on_device:
+        raise EdgeSdkError("host training (--algo bio-fo|bp|ff|drtp|pepita without --on-device) is not in this "
+                           "release yet; use --on-device to train on the simulated MCU")
+    try:
+        lr = [float(v) for v in args.lr.split(",")]
+    except ValueError:
+        raise EdgeSdkError(f"--lr takes a number or one per layer separated by commas, got '{args.lr}'") from None
+    result = commands.learn_on_device(args.dataset, args.sim, args.layers, args.epochs, lr, args.seed,
+                                      args.max_train, args.max_test)
+    print(commands.accuracy_line(result))
+    if args.json:
+        from edge_sdk.runtime_prediction.commands import write_json
+        write_json(result, args.json)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-sdk", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +152,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workloads", nargs="*", default=None, help="workload kernels (default: all)")
     c.add_argument("--pairs", type=int, default=2, help="co-located partners measured per workload and runtime")
     c.set_defaults(func=_cmd_runtime_collect)
+
+    le = sub.add_parser("learn", help="Bio-FO forward-only training (--on-device: as firmware on the MCU)")
+    le.add_argument("--algo", default="bio-fo", choices=["bio-fo"])
+    le.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion", "cifar10", "ecg200",
+                                                             "ecg5000"])
+    le.add_argument("--layers", default="2x32", help="COUNTxWIDTH or comma-separated widths")
+    le.add_argument("--epochs", type=int, default=5, help="epochs per layer")
+    le.add_argument("--lr", default="0.05,0.01", help="SGD learning rate, or one per layer")
+    le.add_argument("--seed", type=int, default=0)
+    le.add_argument("--on-device", action="store_true", help="train as firmware on the simulated MCU")
+    le.add_argument("--sim", default="spike", choices=["spike", "rtl"])
+    le.add_argument("--max-train", type=int, default=None, help="use only the first N training samples")
+    le.add_argument("--max-test", type=int, default=None, help="use only the first N test samples")
+    le.add_argument("--json", default=None, help="write the results to this JSON file")
+    le.set_defaults(func=_cmd_learn)
 
     d = sub.add_parser("demo", help="build the int8 matmul demo and run it on Spike and the RTL (make sim)")
     d.set_defaults(func=_cmd_demo)

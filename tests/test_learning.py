@@ -1,0 +1,106 @@
+"""Bio-FO on the MCU: the Q16.16 firmware trains bit for bit like its Python model, learns, keeps its heads
+fixed and its trained layers frozen; bad input gets clear errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edge_sdk.errors import EdgeSdkError
+from edge_sdk.learning import datasets
+from edge_sdk.learning import fixed_point as fx
+from edge_sdk.learning.commands import parse_layers
+from edge_sdk.learning.on_device import make_task, run_on_device
+
+
+def blobs(n=120, features=8, classes=3, seed=0):
+    """Separable Gaussian blobs."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 1, (classes, features))
+    y = rng.integers(0, classes, n)
+    return np.clip(centers[y] + rng.normal(0, 0.2, (n, features)), -1.5, 1.5), y
+
+
+@pytest.fixture(scope="module")
+def tiny_task():
+    x, y = blobs()
+    return make_task(x[:80], y[:80], x[80:], y[80:], widths=[6, 5], epochs=3, lr=[0.05, 0.02], seed=3)
+
+
+@pytest.mark.parametrize("backend", ["spike", "rtl"])
+def test_firmware_weights_equal_python_model(tiny_task, backend):
+    r = run_on_device(tiny_task, backend)
+    assert r["bit_exact"]
+    assert r["test_accuracy"] == r["model_test_accuracy"]
+    assert r["test_accuracy"][0] > 0.9  # separable blobs are learnt
+    assert all(c > 0 for c in r["cycles_per_sample"])
+
+
+def test_python_model_detects_a_changed_weight(tiny_task):
+    """The comparison can fail: a model run from a perturbed start ends with different weights."""
+    a = fx.train(tiny_task)
+    tiny_task.W[0][0, 0] += 1
+    try:
+        b = fx.train(tiny_task)
+    finally:
+        tiny_task.W[0][0, 0] -= 1
+    assert not np.array_equal(a["W"][0], b["W"][0])
+
+
+def test_heads_fixed_and_earlier_layers_frozen(tiny_task):
+    heads = [B.copy() for B in tiny_task.B]
+    two = fx.train(tiny_task)
+    one_layer = fx.Task(tiny_task.x_train, tiny_task.y_train, tiny_task.x_test, tiny_task.y_test,
+                        tiny_task.W[:1], tiny_task.b[:1], tiny_task.B[:1], tiny_task.classes, tiny_task.epochs,
+                        tiny_task.lr[:1], tiny_task.seed)
+    one = fx.train(one_layer)
+    # Training layer 2 did not touch layer 1 (no error crosses layers), except through the shared sample order.
+    assert np.array_equal(two["W"][0], one["W"][0]) and np.array_equal(two["b"][0], one["b"][0])
+    assert all(np.array_equal(h, B) for h, B in zip(heads, tiny_task.B))
+
+
+def test_fixed_point_exp_is_accurate():
+    x = np.linspace(-12, 0, 2001)
+    approx = fx.exp_nonpos(fx.to_q16(x)) / fx.ONE
+    assert np.max(np.abs(approx - np.exp(x))) < 2e-3
+    assert fx.exp_nonpos(fx.to_q16(np.array([-40.0])))[0] == 0
+
+
+def test_fixed_point_close_to_float_twin():
+    x, y = blobs(300, seed=1)
+    task = make_task(x[:200], y[:200], x[200:], y[200:], widths=[12], epochs=5, lr=0.05, seed=1)
+    fixed, flt = fx.train(task)["test_accuracy"][0], fx.train_float(task)["test_accuracy"][0]
+    assert fixed > 0.9 and abs(fixed - flt) <= 0.02
+
+
+def test_bad_input():
+    x, y = blobs()
+    with pytest.raises(EdgeSdkError, match="same width"):
+        make_task(x, y, x[:, :4], y, [4], 1, 0.1)
+    with pytest.raises(EdgeSdkError, match="2..16 classes"):
+        make_task(x, y * 10, x, y, [4], 1, 0.1)
+    with pytest.raises(EdgeSdkError, match="one per layer"):
+        make_task(x, y, x, y, [4, 4], 1, [0.1, 0.1, 0.1])
+    with pytest.raises(EdgeSdkError, match="unknown dataset 'imagenet'"):
+        datasets.load("imagenet")
+    with pytest.raises(EdgeSdkError, match="COUNTxWIDTH"):
+        parse_layers("4xwide")
+
+
+def test_cli_learn_on_device(tmp_path):
+    out = tmp_path / "learn.json"
+    proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", "learn", "--on-device", "--sim", "spike",
+                           "--dataset", "ecg200", "--layers", "1x8", "--epochs", "2", "--lr", "0.02", "--json",
+                           str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    for key in ("algo", "dataset", "layers", "epochs", "seed", "test_accuracy", "per_layer_test_accuracy",
+                "peak_train_memory_bytes", "train_macs_per_sample", "wall_seconds"):
+        assert key in result
+    assert result["bit_exact"] and result["test_accuracy"] > 0.6
+    proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", "learn", "--dataset", "digits"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "--on-device" in proc.stderr and "Traceback" not in proc.stderr
