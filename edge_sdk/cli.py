@@ -82,15 +82,20 @@ def _cmd_runtime_collect(args: argparse.Namespace) -> int:
 
 def _cmd_learn(args: argparse.Namespace) -> int:
     from edge_sdk.learning import commands
-    if not args.on_device:
-        raise EdgeSdkError("host training (--algo bio-fo|bp|ff|drtp|pepita without --on-device) is not in this "
-                           "release yet; use --on-device to train on the simulated MCU")
     try:
-        lr = [float(v) for v in args.lr.split(",")]
+        lr = [float(v) for v in args.lr.split(",")] if args.lr else None
     except ValueError:
         raise EdgeSdkError(f"--lr takes a number or one per layer separated by commas, got '{args.lr}'") from None
-    result = commands.learn_on_device(args.dataset, args.sim, args.layers, args.epochs, lr, args.seed,
-                                      args.max_train, args.max_test)
+    if args.on_device:
+        if args.algo != "bio-fo":
+            raise EdgeSdkError("only --algo bio-fo trains on the device")
+        result = commands.learn_on_device(args.dataset, args.sim, args.layers, args.epochs, lr or [0.05, 0.01],
+                                          args.seed, args.max_train, args.max_test)
+    else:
+        if lr is not None and len(lr) != 1:
+            raise EdgeSdkError("host training takes one --lr")
+        result = commands.learn_host(args.algo, args.dataset, args.layers, args.epochs, lr[0] if lr else 1e-3,
+                                     args.seed, args.max_train, args.plot)
     print(commands.accuracy_line(result))
     if args.json:
         from edge_sdk.runtime_prediction.commands import write_json
@@ -154,18 +159,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_runtime_collect)
 
     le = sub.add_parser("learn", help="Bio-FO forward-only training (--on-device: as firmware on the MCU)")
-    le.add_argument("--algo", default="bio-fo", choices=["bio-fo"])
+    le.add_argument("--algo", default="bio-fo", choices=["bio-fo", "bp"])
     le.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion", "cifar10", "ecg200",
                                                              "ecg5000"])
     le.add_argument("--layers", default="2x32", help="COUNTxWIDTH or comma-separated widths")
     le.add_argument("--epochs", type=int, default=5, help="epochs per layer")
-    le.add_argument("--lr", default="0.05,0.01", help="SGD learning rate, or one per layer")
+    le.add_argument("--lr", default=None, help="learning rate (host: Adam, default 1e-3; on-device: SGD, one "
+                    "per layer allowed, default 0.05,0.01)")
     le.add_argument("--seed", type=int, default=0)
     le.add_argument("--on-device", action="store_true", help="train as firmware on the simulated MCU")
     le.add_argument("--sim", default="spike", choices=["spike", "rtl"])
     le.add_argument("--max-train", type=int, default=None, help="use only the first N training samples")
     le.add_argument("--max-test", type=int, default=None, help="use only the first N test samples")
     le.add_argument("--json", default=None, help="write the results to this JSON file")
+    le.add_argument("--plot", default=None, help="host training: plot test accuracy per epoch to this PNG")
     le.set_defaults(func=_cmd_learn)
 
     d = sub.add_parser("demo", help="build the int8 matmul demo and run it on Spike and the RTL (make sim)")

@@ -8,11 +8,13 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.learning import datasets
 from edge_sdk.learning import fixed_point as fx
 from edge_sdk.learning.commands import parse_layers
+from edge_sdk.learning.learners import Backprop, BioFO
 from edge_sdk.learning.on_device import make_task, run_on_device
 
 
@@ -101,6 +103,52 @@ def test_cli_learn_on_device(tmp_path):
                 "peak_train_memory_bytes", "train_macs_per_sample", "wall_seconds"):
         assert key in result
     assert result["bit_exact"] and result["test_accuracy"] > 0.6
-    proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", "learn", "--dataset", "digits"],
+    proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", "learn", "--algo", "bp", "--on-device"],
                           capture_output=True, text=True)
-    assert proc.returncode == 2 and "--on-device" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "only --algo bio-fo" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------ host learners
+
+
+def test_biofo_learns_separable_task():
+    x, y = blobs(400, features=10, classes=4, seed=2)
+    model = BioFO(layers=(32, 32), epochs=5, lr=1e-2).fit(x[:300], y[:300])
+    assert model.score(x[300:], y[300:]) > 0.9
+    assert np.mean(model.predict_layer(x[300:], 0) == y[300:]) > 0.9
+
+
+def test_no_gradient_reaches_earlier_layers_and_heads_stay_fixed():
+    x, y = blobs(200, features=10, classes=4, seed=3)
+    model = BioFO(layers=(16, 16), lr=1e-2).partial_fit(x, y, classes=4)
+    heads = [B.clone() for B in model.heads_]
+    first = [p.detach().clone() for p in model.hidden_[0].parameters()]
+    for p in model.hidden_[0].parameters():
+        p.grad = None
+    model.next_layer()
+    model.partial_fit(x, y)
+    assert all(p.grad is None for p in model.hidden_[0].parameters())
+    assert all(torch.equal(a, p) for a, p in zip(first, model.hidden_[0].parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(heads, model.heads_))
+    assert not any(B.requires_grad for B in model.heads_)
+
+
+def test_biofo_needs_less_training_memory_than_backprop():
+    x, y = blobs(200, features=64, classes=10, seed=4)
+    bio = BioFO(layers=(256,) * 4, epochs=1).fit(x, y)
+    bp = Backprop(layers=(256,) * 4, epochs=1).fit(x, y)
+    assert bio.peak_train_memory_bytes_ < 0.8 * bp.peak_train_memory_bytes_
+    assert bio.score(x, y) > 0.3 and bp.score(x, y) > 0.3
+
+
+def test_host_learners_check_inputs():
+    x, y = blobs()
+    with pytest.raises(EdgeSdkError, match="labels must lie in 0..2"):
+        BioFO(layers=(4,)).partial_fit(x, y, classes=3).partial_fit(x, y + 3)
+    model = Backprop(layers=(4,), epochs=1).fit(x, y)
+    with pytest.raises(EdgeSdkError, match="the model was fitted with 8"):
+        model.predict(x[:, :5])
+    with pytest.raises(EdgeSdkError, match="one integer label per row"):
+        Backprop(layers=(4,)).fit(x, y[:5])
+    with pytest.raises(EdgeSdkError, match="not fitted"):
+        BioFO().predict(x)

@@ -1,0 +1,225 @@
+"""Host-side learners with the scikit-learn shape (`fit`, `partial_fit`, `predict`, `score`), PyTorch on the CPU.
+
+- `BioFO`: greedy layer-by-layer training; layer l computes h_l = ReLU(W_l h_{l-1} + b_l) and is trained
+  through its own FIXED random head y_l = B_l h_l (Gaussian, or the sparse ternary variant) with a local
+  cross-entropy loss; the input of layer l is detached, so no gradient crosses layers. Adam, as the paper.
+- `Backprop`: the same architecture trained end to end (the baseline).
+Both record the edge figures: peak training memory (parameters + optimiser state + the activations autograd
+keeps, measured with saved-tensor hooks during a training step) and MACs per training sample.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from edge_sdk.errors import EdgeSdkError
+
+
+def _check(X, y=None, n_features: int | None = None, classes: int | None = None):
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 2:
+        raise EdgeSdkError(f"X must be 2-D (samples, features), got shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise EdgeSdkError(f"X has {X.shape[1]} features, the model was fitted with {n_features}")
+    if y is None:
+        return torch.from_numpy(X), None
+    y = np.asarray(y)
+    if y.shape != (len(X),) or not np.issubdtype(y.dtype, np.integer):
+        raise EdgeSdkError(f"y must hold one integer label per row of X: expected shape ({len(X)},), got {y.shape}")
+    if classes is not None and (y.min() < 0 or y.max() >= classes):
+        raise EdgeSdkError(f"labels must lie in 0..{classes - 1}, got {y.min()}..{y.max()}")
+    return torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+
+
+class _Saved:
+    """Bytes of the tensors autograd keeps for the backward pass (counted once per storage)."""
+
+    def __init__(self):
+        self.bytes, self.seen = 0, set()
+
+    def pack(self, t: torch.Tensor):
+        key = (t.untyped_storage().data_ptr(), t.untyped_storage().nbytes())
+        if key not in self.seen:
+            self.seen.add(key)
+            self.bytes += t.untyped_storage().nbytes()
+        return t
+
+    def __enter__(self):
+        self._ctx = torch.autograd.graph.saved_tensors_hooks(self.pack, lambda t: t)
+        self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+
+
+def _bytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+class _Learner:
+    def __init__(self, layers=(256, 256), epochs: int = 10, lr: float = 1e-3, batch_size: int = 100,
+                 seed: int = 0, progress=None):
+        self.layers, self.epochs, self.lr, self.batch_size = list(layers), epochs, lr, batch_size
+        self.seed, self.progress = seed, progress
+
+    def _setup(self, n_features: int, classes: int) -> None:
+        torch.manual_seed(self.seed)
+        self.n_features_, self.classes_ = n_features, classes
+        widths = [n_features, *self.layers]
+        self.hidden_ = nn.ModuleList(nn.Linear(i, o) for i, o in zip(widths[:-1], widths[1:]))
+        self.peak_train_memory_bytes_ = 0
+        self.history_ = []
+
+    def _record_memory(self, params, optimizer, saved: int) -> None:
+        state = [v for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v)]
+        self.peak_train_memory_bytes_ = max(self.peak_train_memory_bytes_, _bytes(params) + _bytes(state) + saved)
+
+    def _batches(self, X, y, rng):
+        perm = torch.from_numpy(rng.permutation(len(X)))
+        for i in range(0, len(X), self.batch_size):
+            idx = perm[i:i + self.batch_size]
+            yield X[idx], y[idx]
+
+    def score(self, X, y) -> float:
+        """Accuracy."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+    def _fitted(self):
+        if not hasattr(self, "hidden_"):
+            raise EdgeSdkError(f"this {type(self).__name__} is not fitted yet: call fit() first")
+
+
+class BioFO(_Learner):
+    def __init__(self, layers=(256, 256), epochs: int = 10, lr: float = 1e-3, batch_size: int = 100,
+                 head: str = "gaussian", seed: int = 0, progress=None):
+        super().__init__(layers, epochs, lr, batch_size, seed, progress)
+        if head not in ("gaussian", "ternary"):
+            raise EdgeSdkError(f"head must be 'gaussian' or 'ternary', got '{head}'")
+        self.head = head
+
+    def _setup(self, n_features, classes):
+        super()._setup(n_features, classes)
+        g = torch.Generator().manual_seed(self.seed + 1)
+        heads = []
+        for width in self.layers:
+            if self.head == "gaussian":
+                B = torch.randn(classes, width, generator=g) / width ** 0.5
+            else:  # 1/6 +1, 1/6 -1, the rest 0 (one matrix shared by every layer of equal width)
+                u = torch.rand(classes, width, generator=g)
+                B = ((u < 1 / 6).float() - (u > 5 / 6).float()) * (3 / width) ** 0.5
+            heads.append(B)
+        self.heads_ = heads  # fixed: plain tensors, never given to an optimiser
+        self.trained_layers_ = 0
+
+    def _features(self, X, upto: int) -> torch.Tensor:
+        h = X
+        for layer in self.hidden_[:upto]:
+            h = F.relu(layer(h))
+        return h
+
+    def fit(self, X, y, classes: int | None = None):
+        Xt, yt = _check(X, y)
+        self._setup(Xt.shape[1], classes or int(yt.max()) + 1)
+        _check(X, y, classes=self.classes_)
+        rng = np.random.default_rng(self.seed)
+        for l in range(len(self.layers)):
+            self._train_layer(l, Xt, yt, self.epochs, rng)
+        return self
+
+    def partial_fit(self, X, y, classes: int | None = None):
+        """One pass over (X, y) for the layer being trained (streaming data on the device): layers are trained
+        in order; call `next_layer()` to freeze the current one and start the next."""
+        if not hasattr(self, "hidden_"):
+            Xt, _ = _check(X)
+            if classes is None:
+                raise EdgeSdkError("the first partial_fit call needs classes=")
+            self._setup(Xt.shape[1], classes)
+        Xt, yt = _check(X, y, self.n_features_, self.classes_)
+        self._train_layer(self.trained_layers_, Xt, yt, 1, np.random.default_rng(self.seed))
+        return self
+
+    def next_layer(self) -> None:
+        self._fitted()
+        if self.trained_layers_ >= len(self.layers) - 1:
+            raise EdgeSdkError("every layer is already trained")
+        self.trained_layers_ += 1
+
+    def _train_layer(self, l: int, X, y, epochs: int, rng) -> None:
+        layer, B = self.hidden_[l], self.heads_[l]
+        opt = torch.optim.Adam(layer.parameters(), lr=self.lr)
+        with torch.no_grad():
+            inputs = self._features(X, l)  # frozen earlier layers: computed once, no graph
+        for epoch in range(epochs):
+            for xb, yb in self._batches(inputs, y, rng):
+                with _Saved() as saved:
+                    loss = F.cross_entropy(F.relu(layer(xb)) @ B.T, yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                # Every layer's parameters and heads stay in memory; only this layer has optimiser state.
+                self._record_memory(list(self.hidden_.parameters()) + self.heads_ + [xb], opt, saved.bytes)
+            if self.progress:
+                self.progress(layer=l, epoch=epoch)
+        self.trained_layers_ = l
+
+    def predict_layer(self, X, layer: int) -> np.ndarray:
+        """Predictions of the head of `layer` (accuracy per layer, as the paper reports)."""
+        self._fitted()
+        Xt, _ = _check(X, n_features=self.n_features_)
+        with torch.no_grad():
+            return (F.relu(self.hidden_[layer](self._features(Xt, layer))) @ self.heads_[layer].T).argmax(1).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        self._fitted()
+        return self.predict_layer(X, self.trained_layers_)
+
+    def train_macs_per_sample(self) -> int:
+        widths = [self.n_features_, *self.layers]
+        return sum(2 * i * o + 2 * self.classes_ * o for i, o in zip(widths[:-1], widths[1:]))
+
+
+class Backprop(_Learner):
+    def _setup(self, n_features, classes):
+        super()._setup(n_features, classes)
+        self.out_ = nn.Linear(self.layers[-1], classes)
+
+    def _forward(self, X):
+        h = X
+        for layer in self.hidden_:
+            h = F.relu(layer(h))
+        return self.out_(h)
+
+    def fit(self, X, y, classes: int | None = None):
+        Xt, yt = _check(X, y)
+        self._setup(Xt.shape[1], classes or int(yt.max()) + 1)
+        _check(X, y, classes=self.classes_)
+        rng = np.random.default_rng(self.seed)
+        params = list(self.hidden_.parameters()) + list(self.out_.parameters())
+        opt = torch.optim.Adam(params, lr=self.lr)
+        for epoch in range(self.epochs):
+            for xb, yb in self._batches(Xt, yt, rng):
+                with _Saved() as saved:
+                    loss = F.cross_entropy(self._forward(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                self._record_memory(params + [xb], opt, saved.bytes)
+            if self.progress:
+                self.progress(layer=None, epoch=epoch)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        self._fitted()
+        Xt, _ = _check(X, n_features=self.n_features_)
+        with torch.no_grad():
+            return self._forward(Xt).argmax(1).numpy()
+
+    def train_macs_per_sample(self) -> int:
+        widths = [self.n_features_, *self.layers, self.classes_]
+        return sum(3 * i * o for i, o in zip(widths[:-1], widths[1:]))
+
+
+LEARNERS = {"bio-fo": BioFO, "bp": Backprop}
