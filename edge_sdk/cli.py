@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_runtime_collect)
 
     le = sub.add_parser("learn", help="Bio-FO forward-only training (--on-device: as firmware on the MCU)")
-    le.add_argument("--algo", default="bio-fo", choices=["bio-fo", "bp"])
+    le.add_argument("--algo", default="bio-fo", choices=["bio-fo", "bp", "ff", "drtp", "pepita"])
     le.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion", "cifar10", "ecg200",
                                                              "ecg5000"])
     le.add_argument("--layers", default="2x32", help="COUNTxWIDTH or comma-separated widths")

@@ -152,3 +152,12 @@ def test_host_learners_check_inputs():
         Backprop(layers=(4,)).fit(x, y[:5])
     with pytest.raises(EdgeSdkError, match="not fitted"):
         BioFO().predict(x)
+
+
+@pytest.mark.parametrize("algo", ["bp", "drtp", "pepita", "ff"])
+def test_baselines_learn(algo):
+    from edge_sdk.learning.learners import LEARNERS
+    x, y = blobs(400, features=10, classes=4, seed=2)
+    model = LEARNERS[algo](layers=(32, 32), epochs=20).fit(x[:300], y[:300])
+    assert model.score(x[300:], y[300:]) > 0.6  # chance is 0.25
+    assert model.peak_train_memory_bytes_ > 0 and model.train_macs_per_sample() > 0

@@ -3,8 +3,9 @@
 - `BioFO`: greedy layer-by-layer training; layer l computes h_l = ReLU(W_l h_{l-1} + b_l) and is trained
   through its own FIXED random head y_l = B_l h_l (Gaussian, or the sparse ternary variant) with a local
   cross-entropy loss; the input of layer l is detached, so no gradient crosses layers. Adam, as the paper.
-- `Backprop`: the same architecture trained end to end (the baseline).
-Both record the edge figures: peak training memory (parameters + optimiser state + the activations autograd
+- `Backprop`: the same architecture trained end to end (the baseline); `DRTP`, `PEPITA` and
+  `ForwardForward`: the other forward-only or backprop-free baselines, each with its paper's settings.
+All record the edge figures: peak training memory (parameters + optimiser state + the activations autograd
 keeps, measured with saved-tensor hooks during a training step) and MACs per training sample.
 """
 from __future__ import annotations
@@ -202,7 +203,7 @@ class Backprop(_Learner):
         for epoch in range(self.epochs):
             for xb, yb in self._batches(Xt, yt, rng):
                 with _Saved() as saved:
-                    loss = F.cross_entropy(self._forward(xb), yb)
+                    loss = self._loss(xb, yb)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -210,6 +211,9 @@ class Backprop(_Learner):
             if self.progress:
                 self.progress(layer=None, epoch=epoch)
         return self
+
+    def _loss(self, xb, yb):
+        return F.cross_entropy(self._forward(xb), yb)
 
     def predict(self, X) -> np.ndarray:
         self._fitted()
@@ -222,4 +226,159 @@ class Backprop(_Learner):
         return sum(3 * i * o for i, o in zip(widths[:-1], widths[1:]))
 
 
-LEARNERS = {"bio-fo": BioFO, "bp": Backprop}
+class DRTP(Backprop):
+    """Direct Random Target Projection (Frenkel et al. 2021): each hidden layer k is updated with the one-hot
+    target projected by a fixed random matrix, delta_k = (B_k^T y*) * f'(a_k), its input detached; only the
+    output layer sees the true error. Hidden units are tanh, as in the paper."""
+
+    def _setup(self, n_features, classes):
+        super()._setup(n_features, classes)
+        g = torch.Generator().manual_seed(self.seed + 2)
+        self.projections_ = [torch.randn(classes, w, generator=g) / w ** 0.5 for w in self.layers]
+
+    def _forward(self, X):
+        h = X
+        for layer in self.hidden_:
+            h = torch.tanh(layer(h))
+        return self.out_(h)
+
+    def _loss(self, xb, yb):
+        target = F.one_hot(yb, self.classes_).float()
+        h, loss = xb, 0.0
+        for layer, B in zip(self.hidden_, self.projections_):
+            h = torch.tanh(layer(h.detach()))
+            # d(loss)/d(a_k) = -(y* B_k) * tanh'(a_k): the DRTP update, written as a surrogate loss.
+            loss = loss - (h * (target @ B)).sum(1).mean()
+        return loss + F.cross_entropy(self.out_(h.detach()), yb)
+
+
+class PEPITA(_Learner):
+    """PEPITA (Dellaferrera & Kreiman 2022): two forward passes, the second on the input modulated by the
+    output error through a fixed random matrix F; hidden updates (h - h_mod) h_mod_prev^T, output update
+    e h_mod_prev^T; SGD with momentum 0.9 (the paper's lr 0.01, F scale 0.05)."""
+
+    def __init__(self, layers=(256, 256), epochs: int = 10, lr: float = 0.01, batch_size: int = 64,
+                 seed: int = 0, progress=None):
+        super().__init__(layers, epochs, lr, batch_size, seed, progress)
+
+    def _setup(self, n_features, classes):
+        super()._setup(n_features, classes)
+        self.out_ = nn.Linear(self.layers[-1], classes, bias=False)
+        g = torch.Generator().manual_seed(self.seed + 3)
+        self.F_ = 0.05 * (2 * torch.rand(n_features, classes, generator=g) - 1) * (6 / n_features) ** 0.5
+
+    def _states(self, X):
+        hs = [X]
+        for layer in self.hidden_:
+            hs.append(F.relu(layer(hs[-1])))
+        return hs
+
+    def fit(self, X, y, classes: int | None = None):
+        Xt, yt = _check(X, y)
+        self._setup(Xt.shape[1], classes or int(yt.max()) + 1)
+        _check(X, y, classes=self.classes_)
+        rng = np.random.default_rng(self.seed)
+        params = list(self.hidden_.parameters()) + list(self.out_.parameters())
+        opt = torch.optim.SGD(params, lr=self.lr, momentum=0.9)
+        with torch.no_grad():
+            for epoch in range(self.epochs):
+                for xb, yb in self._batches(Xt, yt, rng):
+                    hs = self._states(xb)
+                    e = F.softmax(self.out_(hs[-1]), 1) - F.one_hot(yb, self.classes_).float()
+                    hm = self._states(xb - e @ self.F_.T)
+                    n = len(xb)
+                    for k, layer in enumerate(self.hidden_):
+                        diff = hs[k + 1] - hm[k + 1]
+                        layer.weight.grad = diff.T @ hm[k] / n
+                        layer.bias.grad = diff.mean(0)
+                    self.out_.weight.grad = e.T @ hm[-1] / n
+                    opt.step()
+                    # Both passes' activations are alive at the update: that is PEPITA's memory.
+                    self._record_memory(params, opt, _bytes(hs + hm))
+                if self.progress:
+                    self.progress(layer=None, epoch=epoch)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        self._fitted()
+        Xt, _ = _check(X, n_features=self.n_features_)
+        with torch.no_grad():
+            return self.out_(self._states(Xt)[-1]).argmax(1).numpy()
+
+    def train_macs_per_sample(self) -> int:
+        widths = [self.n_features_, *self.layers, self.classes_]
+        return sum(3 * i * o for i, o in zip(widths[:-1], widths[1:])) + self.n_features_ * self.classes_
+
+
+class ForwardForward(_Learner):
+    """Forward-Forward (Hinton 2022): the label is appended to the input as a one-hot; each layer, trained in
+    turn on the length-normalised output of the previous one, pushes the goodness (mean squared activation)
+    above a threshold for the true label and below it for a wrong one. Prediction: the label with the largest
+    goodness summed over layers. Adam lr 0.03, threshold 2, as the reference implementation."""
+
+    def __init__(self, layers=(256, 256), epochs: int = 10, lr: float = 0.03, batch_size: int = 100,
+                 threshold: float = 2.0, seed: int = 0, progress=None):
+        super().__init__(layers, epochs, lr, batch_size, seed, progress)
+        self.threshold = threshold
+
+    def _setup(self, n_features, classes):
+        super()._setup(n_features + classes, classes)
+        self.n_features_ = n_features
+
+    def _embed(self, X, labels):
+        # The label carries as much length as an average input, so it survives the length normalisation.
+        return torch.cat([X, self.label_scale_ * F.one_hot(labels, self.classes_).float()], 1)
+
+    @staticmethod
+    def _norm(h):
+        return h / (h.norm(dim=1, keepdim=True) + 1e-6)
+
+    def fit(self, X, y, classes: int | None = None):
+        Xt, yt = _check(X, y)
+        self._setup(Xt.shape[1], classes or int(yt.max()) + 1)
+        _check(X, y, classes=self.classes_)
+        rng = np.random.default_rng(self.seed)
+        gen = torch.Generator().manual_seed(self.seed)
+        self.label_scale_ = float(Xt.norm(dim=1).mean())
+        pos_in = self._embed(Xt, yt)
+        wrong = (yt + torch.randint(1, self.classes_, yt.shape, generator=gen)) % self.classes_
+        neg_in = self._embed(Xt, wrong)
+        for l, layer in enumerate(self.hidden_):
+            opt = torch.optim.Adam(layer.parameters(), lr=self.lr)
+            for epoch in range(self.epochs):
+                perm = torch.from_numpy(rng.permutation(len(Xt)))
+                for i in range(0, len(Xt), self.batch_size):
+                    idx = perm[i:i + self.batch_size]
+                    with _Saved() as saved:
+                        g_pos = F.relu(layer(self._norm(pos_in[idx]))).pow(2).mean(1)
+                        g_neg = F.relu(layer(self._norm(neg_in[idx]))).pow(2).mean(1)
+                        loss = F.softplus(torch.cat([self.threshold - g_pos, g_neg - self.threshold])).mean()
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+                    self._record_memory(list(self.hidden_.parameters()) + [pos_in[idx], neg_in[idx]], opt,
+                                        saved.bytes)
+                if self.progress:
+                    self.progress(layer=None, epoch=epoch)
+            with torch.no_grad():
+                pos_in, neg_in = F.relu(layer(self._norm(pos_in))), F.relu(layer(self._norm(neg_in)))
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        self._fitted()
+        Xt, _ = _check(X, n_features=self.n_features_)
+        goodness = torch.zeros(len(Xt), self.classes_)
+        with torch.no_grad():
+            for c in range(self.classes_):
+                h = self._embed(Xt, torch.full((len(Xt),), c, dtype=torch.long))
+                for layer in self.hidden_:
+                    h = F.relu(layer(self._norm(h)))
+                    goodness[:, c] += h.pow(2).mean(1)
+        return goodness.argmax(1).numpy()
+
+    def train_macs_per_sample(self) -> int:
+        widths = [self.n_features_ + self.classes_, *self.layers]
+        return sum(2 * 3 * i * o for i, o in zip(widths[:-1], widths[1:]))  # positive and negative pass
+
+
+LEARNERS = {"bio-fo": BioFO, "bp": Backprop, "drtp": DRTP, "pepita": PEPITA, "ff": ForwardForward}
