@@ -7,6 +7,7 @@ import sys
 
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import ISAS, MEMORY_MAPS
+from edge_sdk.report import write_json
 
 
 def _cmd_cc(args: argparse.Namespace) -> int:
@@ -54,7 +55,7 @@ def _pct(v) -> str:
 def _cmd_runtime_evaluate(args: argparse.Namespace) -> int:
     from edge_sdk.runtime_prediction import commands
     result = commands.evaluate(args.model, args.data, held_out=args.held_out)
-    commands.write_json(result, args.json)
+    write_json(result, args.json)
     print(f"{result['n']} rows: MAPE {result['mape']:.2%} (solo {_pct(result['mape_solo'])}, co-located "
           f"{_pct(result['mape_interference'])})")
     for b in result["bounds"]:
@@ -97,9 +98,7 @@ def _cmd_learn(args: argparse.Namespace) -> int:
         result = commands.learn_host(args.algo, args.dataset, args.layers, args.epochs, lr[0] if lr else 1e-3,
                                      args.seed, args.max_train, args.plot)
     print(commands.accuracy_line(result))
-    if args.json:
-        from edge_sdk.runtime_prediction.commands import write_json
-        write_json(result, args.json)
+    write_json(result, args.json)
     return 0
 
 

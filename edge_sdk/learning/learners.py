@@ -78,6 +78,13 @@ class _Learner:
         state = [v for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v)]
         self.peak_train_memory_bytes_ = max(self.peak_train_memory_bytes_, _bytes(params) + _bytes(state) + saved)
 
+    def _start_fit(self, X, y, classes: int | None):
+        """Validate (X, y), build the model, and return tensors and the sample-order generator."""
+        Xt, yt = _check(X, y)
+        self._setup(Xt.shape[1], classes or int(yt.max()) + 1)
+        _check(X, y, classes=self.classes_)
+        return Xt, yt, np.random.default_rng(self.seed)
+
     def _batches(self, X, y, rng):
         perm = torch.from_numpy(rng.permutation(len(X)))
         for i in range(0, len(X), self.batch_size):
@@ -122,10 +129,7 @@ class BioFO(_Learner):
         return h
 
     def fit(self, X, y, classes: int | None = None):
-        Xt, yt = _check(X, y)
-        self._setup(Xt.shape[1], classes or int(yt.max()) + 1)
-        _check(X, y, classes=self.classes_)
-        rng = np.random.default_rng(self.seed)
+        Xt, yt, rng = self._start_fit(X, y, classes)
         for l in range(len(self.layers)):
             self._train_layer(l, Xt, yt, self.epochs, rng)
         return self
@@ -194,10 +198,7 @@ class Backprop(_Learner):
         return self.out_(h)
 
     def fit(self, X, y, classes: int | None = None):
-        Xt, yt = _check(X, y)
-        self._setup(Xt.shape[1], classes or int(yt.max()) + 1)
-        _check(X, y, classes=self.classes_)
-        rng = np.random.default_rng(self.seed)
+        Xt, yt, rng = self._start_fit(X, y, classes)
         params = list(self.hidden_.parameters()) + list(self.out_.parameters())
         opt = torch.optim.Adam(params, lr=self.lr)
         for epoch in range(self.epochs):
@@ -274,10 +275,7 @@ class PEPITA(_Learner):
         return hs
 
     def fit(self, X, y, classes: int | None = None):
-        Xt, yt = _check(X, y)
-        self._setup(Xt.shape[1], classes or int(yt.max()) + 1)
-        _check(X, y, classes=self.classes_)
-        rng = np.random.default_rng(self.seed)
+        Xt, yt, rng = self._start_fit(X, y, classes)
         params = list(self.hidden_.parameters()) + list(self.out_.parameters())
         opt = torch.optim.SGD(params, lr=self.lr, momentum=0.9)
         with torch.no_grad():
@@ -334,10 +332,7 @@ class ForwardForward(_Learner):
         return h / (h.norm(dim=1, keepdim=True) + 1e-6)
 
     def fit(self, X, y, classes: int | None = None):
-        Xt, yt = _check(X, y)
-        self._setup(Xt.shape[1], classes or int(yt.max()) + 1)
-        _check(X, y, classes=self.classes_)
-        rng = np.random.default_rng(self.seed)
+        Xt, yt, rng = self._start_fit(X, y, classes)
         gen = torch.Generator().manual_seed(self.seed)
         self.label_scale_ = float(Xt.norm(dim=1).mean())
         pos_in = self._embed(Xt, yt)

@@ -1,7 +1,6 @@
 """What the `edge-sdk runtime` subcommands do (cli.py only parses their arguments)."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -59,10 +58,3 @@ def predict(model_path: str, workload: str, platform: str, others: list[str], al
     return {"workload": workload, "platform": platform, "co_located": others,
             "predicted_runtime": float(est.predict(X)[0]), "alpha": alpha,
             "upper_bound": float(est.predict_bound(X, alpha)[0])}
-
-
-def write_json(obj: dict, path: str | None) -> None:
-    if path:
-        tmp = Path(f"{path}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(obj, indent=2) + "\n")
-        os.replace(tmp, path)
