@@ -67,6 +67,22 @@ def table() -> str:
                          f"{100 * b['tightness_solo']['mean']:.1f}% / {100 * b['tightness_interference']['mean']:.1f}%, "
                          f"coverage {100 * b['coverage']['mean']:.1f}% | paper: 8% / 13%, coverage >= 90% | "
                          f"`{rp['command']}` |")
+    lr = load("learning")
+    if lr:
+        for task in dict.fromkeys(r["task"] for r in lr["rows"]):
+            rows = [r for r in lr["rows"] if r["task"] == task]
+            errs = ", ".join(f"{r['algo']} {100 * r['test_error_mean']:.1f} ± {100 * r['test_error_std']:.1f}"
+                             for r in rows)
+            mem = {r["algo"]: r["peak_train_memory_bytes"] for r in rows}
+            lines.append(f"| learning, {task} {rows[0]['layers']} x {rows[0]['epochs']} epochs ({lr['config']} "
+                         f"config): test error % | {errs}; peak training memory Bio-FO / BP = "
+                         f"{mem['bio-fo'] / mem['bp']:.2f} | paper (MNIST): BP 1.4, Bio-FO 1.6, DRTP 4.8, "
+                         f"PEPITA 2.0, FF 1.5 | `{lr['command']}` |")
+        d = lr["on_device"]
+        lines.append(f"| on-device Bio-FO, digits {d['layers']}, Spike | test accuracy "
+                     f"{100 * d['test_accuracy']:.1f}% (float twin {100 * d['float_per_layer_test_accuracy'][-1]:.1f}%), "
+                     f"weights bit-exact: {d['bit_exact']}, {d['cycles_per_sample'][0]:,.0f} instructions per sample "
+                     f"(layer 1) | within 2 points of float | `{lr['command']}` |")
     rc = load("runtime_collect")
     if rc:
         lines.append(f"| our own measurements ({rc['collection']['measured']} runs, {len(rc['collection']['runtimes'])} "
