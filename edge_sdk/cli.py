@@ -40,10 +40,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_runtime_train(args: argparse.Namespace) -> int:
     from edge_sdk.runtime_prediction import commands
     result = commands.train(args.data, args.output, args.train_fraction, args.seed, args.steps, args.model)
-    bounds = {b["alpha"]: b for b in result["bounds"]}
+    b = next(b for b in result["bounds"] if b["alpha"] == 0.1)
     print(f"held-out test split: {result['n']} rows, MAPE {result['mape']:.2%} (solo "
           f"{_pct(result['mape_solo'])}, co-located {_pct(result['mape_interference'])}); alpha 0.1 bound: "
-          f"coverage {bounds[0.1]['coverage']:.1%}, tightness {bounds[0.1]['tightness']:.1%}")
+          f"coverage {_pct(b['coverage'])}, tightness {_pct(b['tightness'])}")
     print(f"model written to {args.output}")
     return 0
 
@@ -59,7 +59,10 @@ def _cmd_runtime_evaluate(args: argparse.Namespace) -> int:
     print(f"{result['n']} rows: MAPE {result['mape']:.2%} (solo {_pct(result['mape_solo'])}, co-located "
           f"{_pct(result['mape_interference'])})")
     for b in result["bounds"]:
-        print(f"  alpha {b['alpha']:<5} coverage {b['coverage']:.1%}  tightness {b['tightness']:.1%}")
+        if b["coverage"] is None:
+            print(f"  alpha {b['alpha']:<5} no bound: {b['unavailable']}")
+        else:
+            print(f"  alpha {b['alpha']:<5} coverage {b['coverage']:.1%}  tightness {b['tightness']:.1%}")
     return 0
 
 

@@ -52,7 +52,11 @@ def metrics(est, X: np.ndarray, y: np.ndarray, alphas=ALPHAS) -> dict:
            "mape_interference": mape(y[~solo], pred[~solo]) if (~solo).any() else None, "bounds": []}
     ly = np.log(y)
     for alpha in alphas:
-        lu = np.log(est.predict_bound(X, alpha))
+        try:
+            lu = np.log(est.predict_bound(X, alpha))
+        except EdgeSdkError as err:  # e.g. too few calibration rows for this alpha
+            out["bounds"].append({"alpha": alpha, "coverage": None, "tightness": None, "unavailable": str(err)})
+            continue
         b = {"alpha": alpha, "coverage": coverage(ly, lu), "tightness": tightness(ly, lu)}
         for name, sel in (("solo", solo), ("interference", ~solo)):
             if sel.any():
