@@ -83,6 +83,24 @@ def table() -> str:
                      f"{100 * d['test_accuracy']:.1f}% (float twin {100 * d['float_per_layer_test_accuracy'][-1]:.1f}%), "
                      f"weights bit-exact: {d['bit_exact']}, {d['cycles_per_sample'][0]:,.0f} instructions per sample "
                      f"(layer 1) | within 2 points of float | `{lr['command']}` |")
+    rl = load("runtime_prediction_long")
+    if rl:
+        by = {(r["method"], r["train_fraction"]): r for r in rl["summary"]}
+        for method in ("pitot", "mlp", "attention"):
+            r = by.get((method, 0.9))
+            if r:
+                lines.append(f"| runtime prediction, {method}, 90% training, {rl['steps']} steps: MAPE solo / co-located "
+                             f"| {100 * r['mape_solo']['mean']:.1f} ± {100 * r['mape_solo']['std']:.1f}% / "
+                             f"{100 * r['mape_interference']['mean']:.1f} ± {100 * r['mape_interference']['std']:.1f}% "
+                             f"({r['seeds']} seeds) | paper (20k steps): Pitot 5.2 / 9.4%, NN 10.4 / 14.2%, "
+                             f"attention 10.9 / 13.2%; ALS bar ~5.4% | `{rl['command']}` |")
+        half = by.get(("pitot", 0.5))
+        if half:
+            b = half["bounds"]["0.1"]
+            lines.append(f"| Pitot bound, 50% training, alpha 0.1, {rl['steps']} steps: tightness solo / co-located, "
+                         f"coverage | {100 * b['tightness_solo']['mean']:.1f}% / "
+                         f"{100 * b['tightness_interference']['mean']:.1f}%, coverage {100 * b['coverage']['mean']:.1f}% "
+                         f"| paper: 8% / 13% | `{rl['command']}` |")
     rc = load("runtime_collect")
     if rc:
         lines.append(f"| our own measurements ({rc['collection']['measured']} runs, {len(rc['collection']['runtimes'])} "
