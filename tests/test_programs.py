@@ -33,14 +33,19 @@ def test_small_mcu_memory_configuration(build_dir):
     elf = compile_elf([FIRMWARE / "apps" / "hello.c"], build_dir / "hello_mcu.elf", memory="mcu")
     outputs = {sim.run(elf, b, memory="mcu").console for b in SIMS}
     assert len(outputs) == 1 and "heap ok" in outputs.pop()
-    with pytest.raises(EdgeSdkError, match="outside the memories of configuration 'mcu'"):
+    with pytest.raises(EdgeSdkError, match="DMEM' overflowed"):
+        _big_program(build_dir, memory="mcu")
+    with pytest.raises(EdgeSdkError, match="configuration 'mcu'"):
         sim.run(_big_program(build_dir), "spike", memory="mcu")
+    # A program built for the default configuration has its stack outside the small one.
+    with pytest.raises(EdgeSdkError, match="stack at 0x91000000, outside the data memory of configuration 'mcu'"):
+        sim.run(compile_elf([FIRMWARE / "apps" / "hello.c"], build_dir / "hello_default.elf"), "rtl", memory="mcu")
 
 
-def _big_program(build_dir):
+def _big_program(build_dir, memory="default"):
     src = build_dir / "big.c"
-    src.write_text("static char big[1 << 20] = {1};\nint main(void) { return big[0] - 1; }\n")
-    return compile_elf([src], build_dir / "big.elf")
+    src.write_text("static volatile char big[1 << 20] = {1};\nint main(void) { return big[12345]; }\n")
+    return compile_elf([src], build_dir / f"big_{memory}.elf", memory=memory)
 
 
 @pytest.mark.parametrize("isa", ["xedge", "base"])

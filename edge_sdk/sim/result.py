@@ -73,6 +73,11 @@ def check_elf(path: str | Path, mem: MemoryMap) -> dict[str, int]:
                     raise EdgeSdkError(f"'{path}' has no '{name}' symbol, so it cannot exit or print: link it "
                                        "with the edge-sdk runtime (`edge-sdk cc`)")
                 syms[name] = found[0]["st_value"]
+            top = symtab.get_symbol_by_name("__stack_top")
+            if top and not mem.dmem_base < top[0]["st_value"] <= mem.dmem_base + mem.dmem_bytes:
+                raise EdgeSdkError(f"'{path}' puts its stack at 0x{top[0]['st_value']:08x}, outside the data memory "
+                                   f"of configuration '{mem.name}': build it for this configuration "
+                                   f"(`edge-sdk cc --memory {mem.name}`)")
             for seg in elf.iter_segments():
                 if seg["p_type"] != "PT_LOAD" or seg["p_memsz"] == 0:
                     continue

@@ -31,9 +31,15 @@ _start:
     call exit
 3:  j 3b
 
-/* Any trap is fatal on this bare-metal platform: report cause, pc and value, then exit. */
+/* Any trap is fatal on this bare-metal platform: report cause, pc and value, then exit. A trap inside the
+   handler (say, a stack outside the memory) exits at once with code 255 instead of looping forever. */
     .align 2
 edge_trap_entry:
+    la t0, edge_in_trap
+    lw t1, 0(t0)
+    bnez t1, edge_double_trap
+    li t1, 1
+    sw t1, 0(t0)
     .option push
     .option arch, +zicsr
     csrr a0, mcause
@@ -43,3 +49,14 @@ edge_trap_entry:
     la sp, __stack_top
     call edge_trap
 4:  j 4b
+
+edge_double_trap:
+    la t0, tohost
+    li t1, (255 << 1) | 1
+    sw t1, 0(t0)
+5:  j 5b
+
+    .section .bss
+    .align 2
+edge_in_trap:
+    .word 0
