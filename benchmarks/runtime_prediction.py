@@ -96,6 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=4000, help="optimiser steps per neural model")
     parser.add_argument("--workers", type=int, default=1, help="parallel runs (each gets cores / workers threads)")
+    parser.add_argument("--summarize-only", action="store_true",
+                        help="write the summary of the runs recorded so far without running more")
     parser.add_argument("--plan", default="standard", choices=["standard", "long", "full"],
                         help="standard: the grid above; long: the longer runs; full: every method everywhere")
     args = parser.parse_args()
@@ -107,6 +109,8 @@ def main() -> None:
     threads = max(1, (os.cpu_count() or 1) // args.workers)
     jobs = [(m, f, s, args.steps, threads) for m, (fr, seeds) in plan.items() for f in fr for s in seeds
             if (m, f, s) not in have]
+    if args.summarize_only:
+        jobs = []
     print(f"{len(done)} runs recorded, {len(jobs)} to go")
     with mp.get_context("spawn").Pool(args.workers) as pool, runs_file.open("a") as log:
         for r in pool.imap_unordered(_run, jobs):
