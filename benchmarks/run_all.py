@@ -1,4 +1,5 @@
-"""Run every benchmark program (each writes benchmarks/results/<name>.json), then refresh the README table."""
+"""Run every benchmark program (each writes benchmarks/results/<name>.json), then refresh the README table.
+Hours on this 2-core machine: the runtime-prediction grids and the learning runs dominate."""
 from __future__ import annotations
 
 import subprocess
@@ -6,9 +7,11 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PROGRAMS = ["matmul.py", "sim_speed.py", "rtl_area.py", "soak_differential.py", "readme_table.py"]
+PROGRAMS = [["matmul.py"], ["sim_speed.py"], ["rtl_area.py"], ["soak_differential.py"],
+            ["runtime_prediction.py"], ["runtime_prediction.py", "--plan", "long", "--steps", "12000"],
+            ["runtime_collect.py", "--budget-minutes", "20"], ["learning.py"], ["readme_table.py"]]
 
 if __name__ == "__main__":
-    for program in PROGRAMS:
-        print(f"== {program}", flush=True)
-        subprocess.run([sys.executable, str(HERE / program)], check=True, cwd=HERE)
+    for program, *args in PROGRAMS:
+        print(f"== {program} {' '.join(args)}", flush=True)
+        subprocess.run([sys.executable, str(HERE / program), *args], check=True, cwd=HERE)
