@@ -14,6 +14,27 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def runtime_rows(result: dict, methods: tuple[str, ...], budget: str, anchors: str) -> list[str]:
+    """MAPE at 90% training per method, and Pitot's alpha = 0.1 bound at 50% training."""
+    by = {(r["method"], r["train_fraction"]): r for r in result["summary"]}
+    rows = []
+    for method in methods:
+        r = by.get((method, 0.9))
+        if r:
+            cells = " / ".join(f"{100 * r[k]['mean']:.1f} ± {100 * r[k]['std']:.1f}%"
+                               for k in ("mape_solo", "mape_interference"))
+            rows.append(f"| runtime prediction, {method}, 90% training{budget}: MAPE solo / co-located | {cells} "
+                        f"({r['seeds']} seeds) | paper: {anchors} | `{result['command']}` |")
+    half = by.get(("pitot", 0.5))
+    if half:
+        b = half["bounds"]["0.1"]
+        rows.append(f"| Pitot bound, 50% training, alpha 0.1{budget}: tightness solo / co-located, coverage | "
+                    f"{100 * b['tightness_solo']['mean']:.1f}% / {100 * b['tightness_interference']['mean']:.1f}%, "
+                    f"coverage {100 * b['coverage']['mean']:.1f}% | paper: 8% / 13%, coverage >= 90% | "
+                    f"`{result['command']}` |")
+    return rows
+
+
 def table() -> str:
     lines = ["| what | measured | target / anchor | command |", "|---|---|---|---|"]
     mm = load("matmul")
@@ -48,25 +69,9 @@ def table() -> str:
                      f"`{df['command']}` |")
     rp = load("runtime_prediction")
     if rp:
-        by = {(r["method"], r["train_fraction"]): r for r in rp["summary"]}
-
-        def cell(method, fraction, key):
-            r = by.get((method, fraction))
-            return "—" if r is None or r[key] is None else \
-                f"{100 * r[key]['mean']:.1f} ± {100 * r[key]['std']:.1f}% ({r['seeds']} seeds)"
-        for method in ("pitot", "matrix-factorization", "mlp", "attention", "pitot-no-interference",
-                       "pitot-no-side-features"):
-            lines.append(f"| runtime prediction, {method}, 90% training: MAPE solo / co-located | "
-                         f"{cell(method, 0.9, 'mape_solo')} / {cell(method, 0.9, 'mape_interference')} | "
-                         f"paper: Pitot 5.2 / 9.4%, MF 7.3%, NN 10.4 / 14.2%, attention 10.9 / 13.2% | "
-                         f"`{rp['command']}` |")
-        half = by.get(("pitot", 0.5))
-        if half:
-            b = half["bounds"]["0.1"]
-            lines.append(f"| Pitot bound at 50% training, alpha 0.1: tightness solo / co-located, coverage | "
-                         f"{100 * b['tightness_solo']['mean']:.1f}% / {100 * b['tightness_interference']['mean']:.1f}%, "
-                         f"coverage {100 * b['coverage']['mean']:.1f}% | paper: 8% / 13%, coverage >= 90% | "
-                         f"`{rp['command']}` |")
+        lines += runtime_rows(rp, ("pitot", "matrix-factorization", "mlp", "attention", "pitot-no-interference",
+                                   "pitot-no-side-features"), "", "Pitot 5.2 / 9.4%, MF 7.3%, NN 10.4 / 14.2%, "
+                                   "attention 10.9 / 13.2%")
     lr = load("learning")
     if lr:
         for task in dict.fromkeys(r["task"] for r in lr["rows"]):
@@ -85,22 +90,8 @@ def table() -> str:
                      f"(layer 1) | within 2 points of float | `{lr['command']}` |")
     rl = load("runtime_prediction_long")
     if rl:
-        by = {(r["method"], r["train_fraction"]): r for r in rl["summary"]}
-        for method in ("pitot", "mlp", "attention"):
-            r = by.get((method, 0.9))
-            if r:
-                lines.append(f"| runtime prediction, {method}, 90% training, {rl['steps']} steps: MAPE solo / co-located "
-                             f"| {100 * r['mape_solo']['mean']:.1f} ± {100 * r['mape_solo']['std']:.1f}% / "
-                             f"{100 * r['mape_interference']['mean']:.1f} ± {100 * r['mape_interference']['std']:.1f}% "
-                             f"({r['seeds']} seeds) | paper (20k steps): Pitot 5.2 / 9.4%, NN 10.4 / 14.2%, "
-                             f"attention 10.9 / 13.2%; ALS bar ~5.4% | `{rl['command']}` |")
-        half = by.get(("pitot", 0.5))
-        if half:
-            b = half["bounds"]["0.1"]
-            lines.append(f"| Pitot bound, 50% training, alpha 0.1, {rl['steps']} steps: tightness solo / co-located, "
-                         f"coverage | {100 * b['tightness_solo']['mean']:.1f}% / "
-                         f"{100 * b['tightness_interference']['mean']:.1f}%, coverage {100 * b['coverage']['mean']:.1f}% "
-                         f"| paper: 8% / 13% | `{rl['command']}` |")
+        lines += runtime_rows(rl, ("pitot", "mlp", "attention"), f", {rl['steps']} steps",
+                              "(20k steps) Pitot 5.2 / 9.4%, NN 10.4 / 14.2%, attention 10.9 / 13.2%; ALS bar ~5.4%")
     rc = load("runtime_collect")
     if rc:
         lines.append(f"| our own measurements ({rc['collection']['measured']} runs, {len(rc['collection']['runtimes'])} "
