@@ -1,0 +1,2 @@
+"""The NPU model shared by every dataflow: hardware description, tile programs, event engine, numerical
+executor."""

@@ -1,0 +1,103 @@
+"""The tiling search: the same search, on the same engine, for every schedule; the objective is the
+end-to-end latency the engine simulates (energy breaks ties). An exhaustive grid when the space is small,
+otherwise a genetic algorithm (tournament selection, uniform crossover, mutation to a neighbouring value),
+seeded, with an evaluation budget and an optional time limit."""
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import numpy as np
+
+from accelerator_models.common.errors import ModelError
+from accelerator_models.common.hardware import Hardware
+from accelerator_models.common.program import Infeasible
+from accelerator_models.mas_attention.evaluate import Evaluation, evaluate
+from accelerator_models.mas_attention.workloads import Attention
+
+
+def _sizes(n: int, lo: int, hi: int) -> list:
+    out = [b for b in (2 ** e for e in range(4, 12)) if lo <= b < n and b <= hi]
+    return out + ([n] if n <= hi else []) or [min(n, lo)]
+
+
+def space(schedule: str, wl: Attention) -> dict:
+    br, bc = _sizes(wl.seq_q, 16, 512), _sizes(wl.seq_kv, 32, 1024)
+    sp = {"Br": br, "Bc": bc}
+    if schedule == "mas":
+        sp.update(chunks=[1, 2, 4], serpentine=[0, 1])
+    else:
+        sp["kv"] = ["resident", "stream"]
+    if schedule == "flash":
+        sp["lookahead"] = [0, 1]
+    return sp
+
+
+def _key(prm: dict) -> tuple:
+    return tuple(sorted(prm.items()))
+
+
+def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time_limit: float | None = None,
+           seed: int = 0, progress=None) -> tuple[Evaluation, dict]:
+    sp = space(schedule, wl)
+    names = list(sp)
+    size = math.prod(len(v) for v in sp.values())
+    seen: dict = {}
+    start = time.perf_counter()
+
+    def score(prm: dict):
+        k = _key(prm)
+        if k not in seen:
+            try:
+                seen[k] = evaluate(schedule, wl, hw, prm)
+            except Infeasible:
+                seen[k] = None
+            if progress:
+                progress()
+        ev = seen[k]
+        return (math.inf, math.inf) if ev is None else (ev.latency_cycles, ev.energy_pj)
+
+    def out_of_budget():
+        return len(seen) >= max_evals or (time_limit is not None and time.perf_counter() - start > time_limit)
+
+    if size <= max_evals:
+        method = "grid"
+        for values in itertools.product(*sp.values()):
+            if time_limit is not None and time.perf_counter() - start > time_limit:
+                break
+            score(dict(zip(names, values)))
+    else:
+        method = "genetic"
+        rng = np.random.default_rng(seed)
+
+        def rand():
+            return {n: sp[n][rng.integers(len(sp[n]))] for n in names}
+        pop = [rand() for _ in range(12)]
+        for prm in pop:
+            score(prm)
+        stale = 0
+        while not out_of_budget() and stale < 20:
+            def pick():
+                group = [pop[i] for i in rng.choice(len(pop), 3, replace=False)]
+                return min(group, key=lambda p: (score(p), _key(p)))
+            a, b = pick(), pick()
+            child = {n: (a if rng.random() < 0.5 else b)[n] for n in names}
+            for n in names:
+                if rng.random() < 0.25:
+                    i = sp[n].index(child[n]) + int(rng.choice([-1, 1]))
+                    child[n] = sp[n][min(max(i, 0), len(sp[n]) - 1)]
+            before = len(seen)
+            score(child)
+            stale = stale + 1 if len(seen) == before else 0
+            worst = max(range(len(pop)), key=lambda i: (score(pop[i]), _key(pop[i])))
+            if score(child) < score(pop[worst]) and _key(child) not in {_key(p) for p in pop}:
+                pop[worst] = child
+    feasible = {k: ev for k, ev in seen.items() if ev is not None}
+    if not feasible:
+        raise ModelError(f"no tiling of schedule '{schedule}' fits the {hw.buffer.capacity_bytes:,}-byte "
+                         f"{hw.buffer.name} of '{hw.name}' for workload '{wl.name}' (seq {wl.seq_q} x {wl.seq_kv}, head "
+                         f"dim {wl.head_dim}); even the smallest tiles are too large: use a larger buffer")
+    best = min(feasible.values(), key=lambda ev: (ev.latency_cycles, ev.energy_pj, _key(ev.params)))
+    return best, {"method": method, "space": size, "evaluated": len(seen), "feasible": len(feasible),
+                  "seconds": time.perf_counter() - start}
