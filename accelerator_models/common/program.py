@@ -163,10 +163,11 @@ class Program:
 class TileCache:
     """Which reloadable tiles (clean inputs such as K and V tiles) stay resident, decided with the future
     access sequence known (Belady's MIN): when something new must fit, overwrite first the tiles never used
-    again (dead), then the one used farthest in the future — clean tiles are reloaded, never written back."""
+    again (dead), then the one used farthest in the future — clean tiles are reloaded, never written back.
+    The tiles held never exceed `budget` bytes, so the rest of the buffer stays free for prefetching."""
 
-    def __init__(self, program: Program, sequence: list):
-        self.p = program
+    def __init__(self, program: Program, sequence: list, budget: float = math.inf):
+        self.p, self.budget = program, budget
         self.next_use = [0] * len(sequence)
         last = {}
         for i in range(len(sequence) - 1, -1, -1):
@@ -174,11 +175,12 @@ class TileCache:
             last[sequence[i]] = i
         self.sequence, self.pos = sequence, 0
         self.resident = {}       # key -> (slot, next use position)
+        self.held = 0
         self.hits = self.misses = self.evictions = 0
         program.make_room = self.evict
 
-    def access(self, key, load) -> str:
-        """The slot holding tile `key`; `load(slot)` emits its load on a miss."""
+    def access(self, key, nbytes: int, load) -> str:
+        """The slot holding tile `key` (`nbytes` bytes); `load(slot)` emits its load on a miss."""
         if self.sequence[self.pos] != key:
             raise ModelError(f"internal: tile access {key} out of the announced order (expected {self.sequence[self.pos]})")
         nxt = self.next_use[self.pos]
@@ -188,8 +190,11 @@ class TileCache:
             slot = self.resident[key][0]
         else:
             self.misses += 1
+            if self.held + nbytes > self.budget:
+                self.evict(self.held + nbytes - self.budget)
             slot = self.p.new_slot(str(key))
             load(slot)
+            self.held += nbytes
         self.resident[key] = (slot, nxt)
         return slot
 
@@ -201,11 +206,12 @@ class TileCache:
         for key in order:
             if freed >= needed:
                 break
-            slot = self.resident.pop(key)[0]
-            freed += self.p.slot_bytes(self.p.shapes[slot])
-            self.p.free(slot)
+            freed += self.drop(key)
             self.evictions += 1
 
-    def drop_all(self) -> None:
-        for key in list(self.resident):
-            self.p.free(self.resident.pop(key)[0])
+    def drop(self, key) -> int:
+        slot = self.resident.pop(key)[0]
+        nbytes = self.p.slot_bytes(self.p.shapes[slot])
+        self.held -= nbytes
+        self.p.free(slot)
+        return nbytes

@@ -6,7 +6,8 @@
 - `flash`: FlashAttention-2 — Br x Bc score tiles with the online softmax (running max and sum, the output
   rescaled per key tile); optionally the next tile's QK^T is issued before this tile's P.V (lookahead).
 - `mas`: MAS-Attention — row-fused like FLAT, but two streams: the MAC unit computes QK^T of block i+1 and
-  P.V of block i while the VEC unit computes the softmax of block i+1's predecessor; an inner tier splits a
+  P.V of block i while the VEC unit computes the softmax of block i (`lookahead`; without it, when two score
+  blocks do not fit, only the chunks of one block overlap); an inner tier splits a
   block into `chunks` row chunks so P.V of a chunk starts when its softmax is done; and the proactive overwrite
   policy keeps K/V tiles resident as long as they fit and, when the next tile will not fit, overwrites the
   dead ones or the one needed farthest in the future (clean tiles: reloaded, never written back), visiting
@@ -35,10 +36,10 @@ class _KV:
     """How K and V tiles are held: `resident` (loaded once per head), `stream` (loaded for every use and freed
     after it), `overwrite` (MAS: `TileCache`), `record` (a first pass that records the access order)."""
 
-    def __init__(self, p: Program, wl: Attention, policy: str, sequence=None):
+    def __init__(self, p: Program, wl: Attention, policy: str, sequence=None, budget: float = math.inf):
         self.p, self.wl, self.policy = p, wl, policy
         self.slots, self.sequence = {}, []
-        self.cache = TileCache(p, sequence) if policy == "overwrite" else None
+        self.cache = TileCache(p, sequence, budget) if policy == "overwrite" else None
 
     def get(self, tensor: str, h: int, c0: int, c1: int) -> str:
         key = (tensor, h, c0)
@@ -47,7 +48,7 @@ class _KV:
             self.p.load(f"load {tensor} h{h} [{c0}:{c1}]", slot, tensor, (h, slice(c0, c1)), (c1 - c0, self.wl.head_dim))
 
         if self.policy == "overwrite":
-            return self.cache.access(key, load)
+            return self.cache.access(key, self.p.slot_bytes((c1 - c0, self.wl.head_dim)), load)
         if self.policy == "resident" and key in self.slots:
             return self.slots[key]
         self.sequence.append(key)
@@ -66,9 +67,8 @@ class _KV:
             for key in [k for k in self.slots if k[1] == h]:
                 self.p.free(self.slots.pop(key))
         elif self.policy == "overwrite":
-            dead = [k for k in self.cache.resident if k[1] == h]
-            for key in dead:
-                self.p.free(self.cache.resident.pop(key)[0])
+            for key in [k for k in self.cache.resident if k[1] == h]:
+                self.cache.drop(key)
 
 
 def _softmax(s: str, scale: float):
@@ -84,7 +84,7 @@ def _softmax_ops(rows: int, cols: int) -> dict:
     return {"mul": 2 * n, "max": n, "add": 2 * n, "exp": n, "div": rows}
 
 
-def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool) -> None:
+def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool, mas_chunks: bool) -> None:
     br, bc = prm["Br"], prm["Bc"]
     bv = math.ceil(br / prm.get("chunks", 1))
     d, nk, scale = wl.head_dim, wl.seq_kv, 1 / math.sqrt(wl.head_dim)
@@ -140,17 +140,17 @@ def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool) -> 
         if b + 1 == len(blocks) or blocks[b + 1][0] != blocks[b][0]:
             kv.end_head(blocks[b][0])
 
-    if overlap:
+    if overlap:                       # MAS: QK^T of the next block is issued before this block's P.V
         qk(0)
         for b in range(len(blocks)):
             if b + 1 < len(blocks):
                 qk(b + 1)
             softmax_pv(b)
             end(b)
-    else:
-        last = None
+    else:                             # FLAT: a block's QK^T waits for the previous block's P.V
+        last = None                   # (MAS without lookahead: only its chunks overlap, within a block)
         for b in range(len(blocks)):
-            qk(b, after=last)
+            qk(b, after=last if not mas_chunks else None)
             last = softmax_pv(b)
             end(b)
 
@@ -179,7 +179,7 @@ def _flash(p: Program, wl: Attention, prm: dict, kv: _KV) -> None:
                 c0, c1 = cols[j]
                 n = m * (c1 - c0)
 
-                def online(get, s=s, st=st, first=j == 0):
+                def online(get, s=s, st=st, m=m, first=j == 0):
                     x = get(s) * scale
                     m_old = np.full(m, -np.inf, np.float32) if first else get(st)[:, 0]
                     l_old = np.zeros(m, np.float32) if first else get(st)[:, 1]
@@ -290,7 +290,8 @@ def build(schedule: str, wl: Attention, hw: Hardware, prm: dict) -> Program:
         elif schedule == "flash":
             _flash(p, wl, prm, kv)
         else:
-            _row_fused(p, wl, prm, kv, overlap=schedule == "mas")
+            _row_fused(p, wl, prm, kv, overlap=schedule == "mas" and prm.get("lookahead", 1),
+                       mas_chunks=schedule == "mas")
 
     sequence = None
     if policy == "overwrite":                        # first pass: the order K/V tiles are used in
@@ -298,7 +299,7 @@ def build(schedule: str, wl: Attention, hw: Hardware, prm: dict) -> Program:
         emit(rec.p, rec)
         sequence = rec.sequence
     p = Program(hw)
-    kv = _KV(p, wl, policy, sequence)
+    kv = _KV(p, wl, policy, sequence, prm.get("keep", 1.0) * hw.buffer.capacity_bytes)
     emit(p, kv)
     if kv.cache is not None:
         p.tile_cache_stats = {"hits": kv.cache.hits, "misses": kv.cache.misses, "evictions": kv.cache.evictions}

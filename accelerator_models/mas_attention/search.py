@@ -26,7 +26,7 @@ def space(schedule: str, wl: Attention) -> dict:
     br, bc = _sizes(wl.seq_q, 16, 512), _sizes(wl.seq_kv, 32, 1024)
     sp = {"Br": br, "Bc": bc}
     if schedule == "mas":
-        sp.update(chunks=[1, 2, 4], serpentine=[0, 1])
+        sp.update(chunks=[1, 2, 4], keep=[0.25, 0.5, 0.75, 1.0], lookahead=[0, 1], serpentine=[1])
     else:
         sp["kv"] = ["resident", "stream"]
     if schedule == "flash":
@@ -77,7 +77,7 @@ def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time
         for prm in pop:
             score(prm)
         stale = 0
-        while not out_of_budget() and stale < 20:
+        while not out_of_budget() and stale < 40:
             def pick():
                 group = [pop[i] for i in rng.choice(len(pop), 3, replace=False)]
                 return min(group, key=lambda p: (score(p), _key(p)))
