@@ -33,4 +33,5 @@ def test_unit(toplevel, tmp_path_factory, monkeypatch):
                  build_args=["-Wno-fatal"], always=True)
     root = str(HERE.parents[1])
     runner.test(hdl_toplevel=toplevel, test_module="units_tb", testcase=UNITS[toplevel], build_dir=build_dir,
-                test_dir=HERE, extra_env={"PYTHONPATH": os.pathsep.join([root, str(HERE)])})
+                test_dir=HERE, results_xml=str(build_dir / "results.xml"),
+                extra_env={"PYTHONPATH": os.pathsep.join([root, str(HERE)])})
