@@ -1,5 +1,6 @@
 """Bit-exact Python model of the on-device Bio-FO trainer (firmware/kernels/bio_fo_q16.c and
-firmware/apps/bio_fo_train.c): Q16.16 integers, 64-bit products, arithmetic right shifts, the same sample
+firmware/apps/bio_fo_train.c): Q16.16 integers, 64-bit products, arithmetic right shifts (rounded to
+nearest on the update path), the same sample
 order (xorshift32 Fisher-Yates). Vectorised with numpy int64, which is exact for these magnitudes."""
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ Q = 16
 ONE = 1 << Q
 LOG2E_Q16 = 94548
 EXP2_C1, EXP2_C2, EXP2_C3 = 45560, 14822, 5123
+
+
+def rshift_q(v):
+    """Round to nearest, as the firmware's update path (RSHIFT_Q)."""
+    return (v + (1 << (Q - 1))) >> Q
 
 
 def to_q16(x: np.ndarray) -> np.ndarray:
@@ -52,9 +58,9 @@ def train_step(W, b, B, x, label: int, lr: int) -> int:
     err = wrap32((e << Q) // e.sum())
     err[label] -= ONE
     active = pre > 0
-    delta = wrap32((B[:, active].T @ err) >> Q)
-    step = wrap32((lr * delta) >> Q)
-    W[active] -= wrap32(np.outer(step, x) >> Q)
+    delta = wrap32(rshift_q(B[:, active].T @ err))
+    step = wrap32(rshift_q(lr * delta))
+    W[active] -= wrap32(rshift_q(np.outer(step, x)))
     b[active] -= step
     return predicted
 

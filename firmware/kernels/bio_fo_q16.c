@@ -8,6 +8,9 @@
 #define EXP2_C2 14822
 #define EXP2_C3 5123
 #define MAX_CLASSES 16
+/* The update path rounds to nearest: a plain arithmetic shift floors, and flooring millions of small
+   updates drifts every weight downwards. */
+#define RSHIFT_Q(v) (((v) + (1 << (Q - 1))) >> Q)
 
 q16_t q16_exp_nonpos(q16_t x) {
   int32_t y = (int32_t)(((int64_t)x * LOG2E_Q16) >> Q);
@@ -69,10 +72,10 @@ int bio_fo_train_step(q16_t *W, q16_t *b, const q16_t *B, const q16_t *x, int la
     if (pre[o] <= 0) continue;
     int64_t acc = 0;
     for (int c = 0; c < classes; ++c) acc += (int64_t)B[c * n_out + o] * err[c];
-    q16_t delta = (q16_t)(acc >> Q);
-    q16_t step = (q16_t)(((int64_t)lr * delta) >> Q);
+    q16_t delta = (q16_t)RSHIFT_Q(acc);
+    q16_t step = (q16_t)RSHIFT_Q((int64_t)lr * delta);
     q16_t *w = W + o * n_in;
-    for (int i = 0; i < n_in; ++i) w[i] -= (q16_t)(((int64_t)step * x[i]) >> Q);
+    for (int i = 0; i < n_in; ++i) w[i] -= (q16_t)RSHIFT_Q((int64_t)step * x[i]);
     b[o] -= step;
   }
   return predicted;
