@@ -100,7 +100,7 @@ def _cmd_learn(args: argparse.Namespace) -> int:
         if lr is not None and len(lr) != 1:
             raise EdgeSdkError("host training takes one --lr")
         result = commands.learn_host(args.algo, args.dataset, args.layers, args.epochs, lr[0] if lr else 1e-3,
-                                     args.seed, args.max_train, args.plot)
+                                     args.seed, args.max_train, args.plot, args.connectivity)
     print(commands.accuracy_line(result))
     write_json(result, args.json)
     return 0
@@ -197,7 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_runtime_collect)
 
     le = sub.add_parser("learn", help="Bio-FO forward-only training (--on-device: as firmware on the MCU)")
-    le.add_argument("--algo", default="bio-fo", choices=["bio-fo", "bp", "ff", "drtp", "pepita"])
+    le.add_argument("--algo", default="bio-fo", choices=["bio-fo", "bp", "ff", "drtp", "pepita", "bio-fo-conv",
+                                                          "bp-conv"],
+                    help="bio-fo-conv / bp-conv: 3x3 blocks (--layers = channels) on image datasets")
+    le.add_argument("--connectivity", default="local", choices=["local", "conv"],
+                    help="bio-fo-conv / bp-conv: locally connected (the paper's) or weight-shared convolutions")
     le.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion", "cifar10", "ecg200",
                                                              "ecg5000"])
     le.add_argument("--layers", default="2x32", help="COUNTxWIDTH or comma-separated widths")

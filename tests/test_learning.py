@@ -161,3 +161,36 @@ def test_baselines_learn(algo):
     model = LEARNERS[algo](layers=(32, 32), epochs=20).fit(x[:300], y[:300])
     assert model.score(x[300:], y[300:]) > 0.6  # chance is 0.25
     assert model.peak_train_memory_bytes_ > 0 and model.train_macs_per_sample() > 0
+
+
+@pytest.mark.parametrize("connectivity", ["local", "conv"])
+def test_conv_variants_learn_digits_layer_by_layer(connectivity):
+    from edge_sdk.learning.learners import BackpropConv, BioFOConv
+    xt, yt, xs, ys = datasets.load("digits", 0)
+    model = BioFOConv(layers=(8, 16), epochs=8, lr=3e-3, image_shape=(8, 8, 1), connectivity=connectivity)
+    model.fit(xt[:600], yt[:600])
+    per_layer = [np.mean(model.predict_layer(xs, l) == ys) for l in range(2)]
+    assert max(per_layer) > (0.8 if connectivity == "local" else 0.4), per_layer   # chance is 0.1
+    first = [p.detach().clone() for p in model.hidden_[0].parameters()]
+    for p in model.hidden_[0].parameters():
+        p.grad = None
+    model.trained_layers_ = 0
+    model.next_layer()
+    model.partial_fit(xt[:200], yt[:200])                  # training layer 2 leaves layer 1 untouched
+    assert all(p.grad is None for p in model.hidden_[0].parameters())
+    assert all(torch.equal(a, p) for a, p in zip(first, model.hidden_[0].parameters()))
+    bp = BackpropConv(layers=(8, 16), epochs=8, lr=3e-3, image_shape=(8, 8, 1), connectivity=connectivity)
+    assert bp.fit(xt[:600], yt[:600]).score(xs, ys) > 0.7
+    assert model.peak_train_memory_bytes_ < bp.peak_train_memory_bytes_
+
+
+def test_conv_variants_check_inputs():
+    from edge_sdk.learning.learners import BioFOConv
+    x, y = blobs()
+    with pytest.raises(EdgeSdkError, match=r"image_shape \(8, 8, 1\) has 64 values, X has 8 features"):
+        BioFOConv(layers=(4,), image_shape=(8, 8, 1)).fit(x, y)
+    with pytest.raises(EdgeSdkError, match="connectivity must be 'conv' or 'local'"):
+        BioFOConv(connectivity="dense")
+    with pytest.raises(EdgeSdkError, match="too many conv layers"):
+        xt, yt, _, _ = datasets.load("digits", 0)
+        BioFOConv(layers=(4, 4, 4, 4), image_shape=(8, 8, 1)).fit(xt[:50], yt[:50])

@@ -52,18 +52,21 @@ def learn_on_device(dataset: str, backend: str, layers: str, epochs: int, lr: li
 
 
 def learn_host(algo: str, dataset: str, layers: str, epochs: int, lr: float, seed: int,
-               max_train: int | None = None, plot: str | None = None) -> dict:
+               max_train: int | None = None, plot: str | None = None, connectivity: str = "local") -> dict:
     """Train a host learner; test accuracy after every epoch (per layer for Bio-FO)."""
     from tqdm import tqdm
 
-    from edge_sdk.learning.learners import LEARNERS
-    if algo not in LEARNERS:
-        raise EdgeSdkError(f"unknown --algo '{algo}'; available: {', '.join(LEARNERS)}")
+    from edge_sdk.learning.learners import CONV_LEARNERS, LEARNERS
+    if algo not in LEARNERS and algo not in CONV_LEARNERS:
+        raise EdgeSdkError(f"unknown --algo '{algo}'; available: {', '.join([*LEARNERS, *CONV_LEARNERS])}")
+    if algo in CONV_LEARNERS and dataset not in datasets.IMAGE_SHAPES:
+        raise EdgeSdkError(f"--algo {algo} needs an image dataset ({', '.join(datasets.IMAGE_SHAPES)}), got '{dataset}'")
     widths = parse_layers(layers)
     x_train, y_train, x_test, y_test = datasets.load(dataset, seed)
     x_train, y_train = x_train[:max_train], y_train[:max_train]
     curve = []
-    total = epochs * (len(widths) if algo == "bio-fo" else 1)
+    layerwise = algo.startswith("bio-fo")
+    total = epochs * (len(widths) if layerwise else 1)
     bar = tqdm(total=total, desc=f"{algo} on {dataset}", unit="epoch", leave=False)
 
     def progress(layer, epoch):
@@ -74,11 +77,15 @@ def learn_host(algo: str, dataset: str, layers: str, epochs: int, lr: float, see
         bar.set_postfix(acc=f"{acc:.3f}")
 
     start = time.perf_counter()
-    model = LEARNERS[algo](layers=widths, epochs=epochs, lr=lr, seed=seed, progress=progress)
+    if algo in CONV_LEARNERS:
+        model = CONV_LEARNERS[algo](layers=widths, epochs=epochs, lr=lr, seed=seed, progress=progress,
+                                    image_shape=datasets.IMAGE_SHAPES[dataset], connectivity=connectivity)
+    else:
+        model = LEARNERS[algo](layers=widths, epochs=epochs, lr=lr, seed=seed, progress=progress)
     model.fit(x_train, y_train, classes=int(max(y_train.max(), y_test.max()) + 1))
     bar.close()
     per_layer = [float(np.mean(model.predict_layer(x_test, l) == y_test)) for l in range(len(widths))] \
-        if algo == "bio-fo" else [model.score(x_test, y_test)]
+        if layerwise else [model.score(x_test, y_test)]
     result = {"algo": algo, "on_device": False, "dataset": dataset, "layers": widths, "epochs": epochs, "seed": seed,
               "lr": lr, "n_train": int(len(y_train)), "n_test": int(len(y_test)),
               "test_accuracy": model.score(x_test, y_test), "per_layer_test_accuracy": per_layer,

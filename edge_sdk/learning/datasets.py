@@ -10,6 +10,7 @@ from edge_sdk.errors import EdgeSdkError
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 DATASETS = ("digits", "mnist", "fashion", "cifar10", "ecg200", "ecg5000")
+IMAGE_SHAPES = {"digits": (8, 8, 1), "mnist": (28, 28, 1), "fashion": (28, 28, 1), "cifar10": (32, 32, 3)}  # HWC
 
 
 def _npz(path: Path) -> dict:

@@ -10,6 +10,8 @@ keeps, measured with saved-tensor hooks during a training step) and MACs per tra
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
@@ -110,9 +112,12 @@ class BioFO(_Learner):
 
     def _setup(self, n_features, classes):
         super()._setup(n_features, classes)
+        self._setup_heads(classes)
+
+    def _setup_heads(self, classes):
         g = torch.Generator().manual_seed(self.seed + 1)
         heads = []
-        for width in self.layers:
+        for width in self._widths():
             if self.head == "gaussian":
                 B = torch.randn(classes, width, generator=g) / width ** 0.5
             else:  # 1/6 +1, 1/6 -1, the rest 0 (one matrix shared by every layer of equal width)
@@ -122,10 +127,14 @@ class BioFO(_Learner):
         self.heads_ = heads  # fixed: plain tensors, never given to an optimiser
         self.trained_layers_ = 0
 
+    def _layer(self, l: int, h: torch.Tensor) -> torch.Tensor:
+        """Output of hidden layer l (flattened), from the output of layer l - 1."""
+        return F.relu(self.hidden_[l](h))
+
     def _features(self, X, upto: int) -> torch.Tensor:
         h = X
-        for layer in self.hidden_[:upto]:
-            h = F.relu(layer(h))
+        for l in range(upto):
+            h = self._layer(l, h)
         return h
 
     def fit(self, X, y, classes: int | None = None):
@@ -152,6 +161,13 @@ class BioFO(_Learner):
             raise EdgeSdkError("every layer is already trained")
         self.trained_layers_ += 1
 
+    def _widths(self) -> list:
+        """Features each layer's head sees."""
+        return list(self.layers)
+
+    def _head_input(self, l: int, h: torch.Tensor) -> torch.Tensor:
+        return h
+
     def _train_layer(self, l: int, X, y, epochs: int, rng) -> None:
         layer, B = self.hidden_[l], self.heads_[l]
         opt = torch.optim.Adam(layer.parameters(), lr=self.lr)
@@ -160,7 +176,7 @@ class BioFO(_Learner):
         for epoch in range(epochs):
             for xb, yb in self._batches(inputs, y, rng):
                 with _Saved() as saved:
-                    loss = F.cross_entropy(F.relu(layer(xb)) @ B.T, yb)
+                    loss = F.cross_entropy(self._head_input(l, self._layer(l, xb)) @ B.T, yb)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -175,7 +191,8 @@ class BioFO(_Learner):
         self._fitted()
         Xt, _ = _check(X, n_features=self.n_features_)
         with torch.no_grad():
-            return (F.relu(self.hidden_[layer](self._features(Xt, layer))) @ self.heads_[layer].T).argmax(1).numpy()
+            h = self._head_input(layer, self._layer(layer, self._features(Xt, layer)))
+            return (h @ self.heads_[layer].T).argmax(1).numpy()
 
     def predict(self, X) -> np.ndarray:
         self._fitted()
@@ -184,6 +201,102 @@ class BioFO(_Learner):
     def train_macs_per_sample(self) -> int:
         widths = [self.n_features_, *self.layers]
         return sum(2 * i * o + 2 * self.classes_ * o for i, o in zip(widths[:-1], widths[1:]))
+
+
+class LocallyConnected2d(nn.Module):
+    """A 3x3, padding-1 layer whose filters are not shared between positions (the paper's locally connected
+    layers): out[o, p] = sum_{i,k} W[p, o, i*9+k] x[i, p+k] + b[o, p]."""
+
+    def __init__(self, c_in: int, c_out: int, h: int, w: int):
+        super().__init__()
+        self.h, self.w, self.c_out = h, w, c_out
+        bound = 1 / math.sqrt(9 * c_in)
+        self.weight = nn.Parameter(torch.empty(h * w, c_out, 9 * c_in).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.zeros(c_out, h * w))
+
+    def forward(self, x):
+        cols = F.unfold(x, 3, padding=1)                                   # (n, 9 c_in, positions)
+        out = torch.einsum("nkp,pok->nop", cols, self.weight) + self.bias
+        return out.reshape(len(x), self.c_out, self.h, self.w)
+
+
+class _ConvBlocks:
+    """The convolutional variants' layers (the paper's VGG-style blocks): 3x3 convolution (`connectivity`
+    'conv') or 3x3 locally connected layer ('local'), ReLU, 2x2 max-pool; `layers` are the channel counts,
+    `image_shape` (height, width, channels) the layout of a flattened row."""
+
+    def _conv_setup(self, n_features: int):
+        h, w, c = self.image_shape
+        if h * w * c != n_features:
+            raise EdgeSdkError(f"image_shape {tuple(self.image_shape)} has {h * w * c} values, X has {n_features} features")
+        self.hidden_ = nn.ModuleList()
+        self.shapes_ = []
+        for out in self.layers:
+            if min(h, w) < 2:
+                raise EdgeSdkError(f"too many conv layers for a {self.image_shape[0]}x{self.image_shape[1]} image")
+            self.hidden_.append(nn.Conv2d(c, out, 3, padding=1) if self.connectivity == "conv"
+                                else LocallyConnected2d(c, out, h, w))
+            self.shapes_.append((c, h, w))
+            c, h, w = out, h // 2, w // 2
+        self.out_shape_ = (c, h, w)
+
+    def _block(self, l: int, h: torch.Tensor) -> torch.Tensor:
+        if l == 0:
+            hh, ww, cc = self.image_shape
+            h = h.reshape(len(h), hh, ww, cc).permute(0, 3, 1, 2)
+        else:
+            h = h.reshape(len(h), *self.shapes_[l])
+        return F.max_pool2d(F.relu(self.hidden_[l](h)), 2).flatten(1)
+
+    def _head_input(self, l: int, h: torch.Tensor) -> torch.Tensor:
+        """What block l's fixed head sees: a locally connected block's whole output; a convolution's output
+        average-pooled to at most 4 x 4 positions (shared filters cannot fit a random head over every position)."""
+        if self.connectivity == "local":
+            return h
+        c, hh, ww = self.shapes_[l]
+        return F.adaptive_avg_pool2d(h.reshape(len(h), self.layers[l], hh // 2, ww // 2), self._pooled(l)).flatten(1)
+
+    def _pooled(self, l: int) -> tuple:
+        _, hh, ww = self.shapes_[l]
+        return min(4, hh // 2), min(4, ww // 2)
+
+    def _block_widths(self) -> list:
+        if self.connectivity == "local":
+            return [out * (s[1] // 2) * (s[2] // 2) for out, s in zip(self.layers, self.shapes_)]
+        return [out * math.prod(self._pooled(l)) for l, out in enumerate(self.layers)]
+
+    def _conv_macs(self) -> int:
+        return sum(9 * c * out * h * w for out, (c, h, w) in zip(self.layers, self.shapes_))
+
+    def _check_connectivity(self):
+        if self.connectivity not in ("conv", "local"):
+            raise EdgeSdkError(f"connectivity must be 'conv' or 'local', got '{self.connectivity}'")
+
+
+class BioFOConv(_ConvBlocks, BioFO):
+    """Bio-FO with convolutional layers: each block trained greedily through its own fixed random head on its
+    flattened, pooled output; inputs detached, as the dense variant."""
+
+    def __init__(self, layers=(32, 64), epochs: int = 10, lr: float = 1e-3, batch_size: int = 100,
+                 head: str = "gaussian", image_shape=(28, 28, 1), connectivity: str = "local", seed: int = 0,
+                 progress=None):
+        super().__init__(layers, epochs, lr, batch_size, head, seed, progress)
+        self.image_shape, self.connectivity = tuple(image_shape), connectivity
+        self._check_connectivity()
+
+    def _setup(self, n_features, classes):
+        _Learner._setup(self, n_features, classes)
+        self._conv_setup(n_features)
+        BioFO._setup_heads(self, classes)
+
+    def _widths(self) -> list:
+        return self._block_widths()
+
+    def _layer(self, l, h):
+        return self._block(l, h)
+
+    def train_macs_per_sample(self) -> int:
+        return 3 * self._conv_macs() + sum(2 * self.classes_ * w for w in self._widths())
 
 
 class Backprop(_Learner):
@@ -225,6 +338,30 @@ class Backprop(_Learner):
     def train_macs_per_sample(self) -> int:
         widths = [self.n_features_, *self.layers, self.classes_]
         return sum(3 * i * o for i, o in zip(widths[:-1], widths[1:]))
+
+
+class BackpropConv(_ConvBlocks, Backprop):
+    """Backpropagation through the same convolutional blocks and a linear output layer."""
+
+    def __init__(self, layers=(32, 64), epochs: int = 10, lr: float = 1e-3, batch_size: int = 100,
+                 image_shape=(28, 28, 1), connectivity: str = "local", seed: int = 0, progress=None):
+        super().__init__(layers, epochs, lr, batch_size, seed, progress)
+        self.image_shape, self.connectivity = tuple(image_shape), connectivity
+        self._check_connectivity()
+
+    def _setup(self, n_features, classes):
+        _Learner._setup(self, n_features, classes)
+        self._conv_setup(n_features)
+        self.out_ = nn.Linear(math.prod(self.out_shape_), classes)
+
+    def _forward(self, X):
+        h = X
+        for l in range(len(self.hidden_)):
+            h = self._block(l, h)
+        return self.out_(h)
+
+    def train_macs_per_sample(self) -> int:
+        return 3 * (self._conv_macs() + math.prod(self.out_shape_) * self.classes_)
 
 
 class DRTP(Backprop):
@@ -377,3 +514,4 @@ class ForwardForward(_Learner):
 
 
 LEARNERS = {"bio-fo": BioFO, "bp": Backprop, "drtp": DRTP, "pepita": PEPITA, "ff": ForwardForward}
+CONV_LEARNERS = {"bio-fo-conv": BioFOConv, "bp-conv": BackpropConv}
