@@ -1,18 +1,20 @@
 """Bio-FO and its baselines (BP, DRTP, PEPITA, FF) on the same data and architectures, over seeds: test
 accuracy, peak training memory (measured) and MACs per training sample. Every config also measures the peak
 training memory of each algorithm on the paper's MNIST 4 x 2000 network (one epoch on 1,000 samples: memory
-does not depend on the number of epochs). `--config paper` is the paper's setting (MNIST 4 x 2000, CIFAR-10
+does not depend on the number of epochs; `--memory-only` measures only that and writes learning_memory.json).
+`--config paper` is the paper's setting (MNIST 4 x 2000, CIFAR-10
 6 x 2000, 100 epochs) and takes days on this 2-core machine; `--config medium` trains on all 60,000 MNIST
 images with a 3 x 1000 network for 10 epochs; `--config quick` runs fewer epochs and smaller networks. Each
 writes benchmarks/results/learning_<config>.json and says which setting it ran."""
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
 import torch
-from common import write_result
+from common import RESULTS, write_result
 
 from edge_sdk.learning import datasets
 from edge_sdk.learning.learners import LEARNERS
@@ -45,14 +47,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="quick", choices=sorted(CONFIGS))
     parser.add_argument("--threads", type=int, default=2, help="PyTorch threads")
+    parser.add_argument("--memory-only", action="store_true", help="only measure the 4 x 2000 training memory")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.memory_only:
+        memory = memory_4x2000()
+        write_result("learning_memory", {"network": "MNIST 784-2000-2000-2000-2000-10, batch 100",
+                                         "peak_train_memory_bytes": memory})
+        return
     cfg = CONFIGS[args.config]
-    memory = memory_4x2000()
+    # Every finished (task, algorithm) row goes to a journal at once: a rerun resumes where one stopped.
+    journal = RESULTS / f"learning_{args.config}_runs.jsonl"
+    done = {}
+    if journal.exists():
+        for line in journal.read_text().splitlines():
+            row = json.loads(line)
+            done[(row["task"], row["algo"])] = row
+    if ("memory", "4x2000") in done:
+        memory = done[("memory", "4x2000")]["bytes"]
+    else:
+        memory = memory_4x2000()
+        with open(journal, "a") as f:
+            f.write(json.dumps({"task": "memory", "algo": "4x2000", "bytes": memory}) + "\n")
     print("peak training memory, MNIST 4 x 2000:", ", ".join(f"{a} {b:,} B" for a, b in memory.items()), flush=True)
     rows = []
     for task, (layers, epochs) in cfg["tasks"].items():
         for algo, cls in LEARNERS.items():
+            if (task, algo) in done:
+                rows.append(done[(task, algo)])
+                continue
             runs = []
             for seed in cfg["seeds"]:
                 xt, yt, xs, ys = datasets.load(task, seed)
@@ -68,6 +91,8 @@ def main() -> None:
                          "test_error_mean": float(1 - acc.mean()), "test_error_std": float(acc.std()),
                          "peak_train_memory_bytes": runs[0]["peak_train_memory_bytes"],
                          "train_macs_per_sample": runs[0]["train_macs_per_sample"], "runs": runs})
+            with open(journal, "a") as f:
+                f.write(json.dumps(rows[-1]) + "\n")
             print(f"{task} {algo}: error {100 * (1 - acc.mean()):.2f} +- {100 * acc.std():.2f}%, "
                   f"memory {runs[0]['peak_train_memory_bytes']:,} B", flush=True)
     write_result(f"learning_{args.config}", {"config": args.config, "note": cfg["note"], "rows": rows,

@@ -20,9 +20,11 @@ GEMMS = [(64, 64, 64), (128, 200, 96), (256, 64, 256), (100, 300, 40), (7, 33, 6
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-evals", type=int, default=96, help="tilings evaluated per schedule and workload")
+    parser.add_argument("--workloads", nargs="*", default=list(workloads.WORKLOADS),
+                        help="workloads on edge.yaml (default: all built-in ones)")
     args = parser.parse_args()
     runs = []
-    for hw_name, names in (("edge", list(workloads.WORKLOADS)), ("edge-small", SMALL_SET)):
+    for hw_name, names in (("edge", args.workloads), ("edge-small", [w for w in SMALL_SET if w in args.workloads])):
         for name in names:
             start = time.perf_counter()
             r = commands.public(commands.attention(hw_name, name, "all", args.max_evals, None, 0,
@@ -55,7 +57,8 @@ def main() -> None:
     check = {hw_name: crosscheck.compare(hardware.load(hw_name), GEMMS if hw_name == "edge" else GEMMS[:2])
              for hw_name in ("edge", "edge-small")}
     plot(runs)
-    write_result("npu_attention", {"max_evals": args.max_evals, "summary": summary, "runs": runs,
+    write_result("npu_attention", {"max_evals": args.max_evals, "workloads": args.workloads, "summary": summary,
+                                   "runs": runs,
                                    "gemm_crosscheck_scalesim": check})
 
 

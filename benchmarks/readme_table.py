@@ -72,22 +72,55 @@ def table() -> str:
         lines += runtime_rows(rp, ("pitot", "matrix-factorization", "mlp", "attention", "pitot-no-interference",
                                    "pitot-no-side-features"), "", "Pitot 5.2 / 9.4%, MF 7.3%, NN 10.4 / 14.2%, "
                                    "attention 10.9 / 13.2%")
-    lr = load("learning")
-    if lr:
+    for config in ("quick", "medium"):
+        lr = load(f"learning_{config}")
+        if not lr:
+            continue
         for task in dict.fromkeys(r["task"] for r in lr["rows"]):
             rows = [r for r in lr["rows"] if r["task"] == task]
             errs = ", ".join(f"{r['algo']} {100 * r['test_error_mean']:.1f} ± {100 * r['test_error_std']:.1f}"
                              for r in rows)
-            mem = {r["algo"]: r["peak_train_memory_bytes"] for r in rows}
-            lines.append(f"| learning, {task} {rows[0]['layers']} x {rows[0]['epochs']} epochs ({lr['config']} "
-                         f"config): test error % | {errs}; peak training memory Bio-FO / BP = "
-                         f"{mem['bio-fo'] / mem['bp']:.2f} | paper (MNIST): BP 1.4, Bio-FO 1.6, DRTP 4.8, "
-                         f"PEPITA 2.0, FF 1.5 | `{lr['command']}` |")
-        d = lr["on_device"]
-        lines.append(f"| on-device Bio-FO, digits {d['layers']}, Spike | test accuracy "
-                     f"{100 * d['test_accuracy']:.1f}% (float twin {100 * d['float_per_layer_test_accuracy'][-1]:.1f}%), "
-                     f"weights bit-exact: {d['bit_exact']}, {d['cycles_per_sample'][0]:,.0f} instructions per sample "
-                     f"(layer 1) | within 2 points of float | `{lr['command']}` |")
+            lines.append(f"| learning, {task} {rows[0]['layers']} x {rows[0]['epochs']} epochs ({config} config, "
+                         f"{len(rows[0]['runs'])} seeds): test error % | {errs} | paper (MNIST): BP 1.4, Bio-FO 1.6, "
+                         f"DRTP 4.8, PEPITA 2.0, FF 1.5 | `{lr['command']}` |")
+    lm = load("learning_memory")
+    if lm:
+        mem = lm["peak_train_memory_bytes"]
+        lines.append("| peak training memory, MNIST 4 x 2000 (measured) | " + ", ".join(
+            f"{a} {b / 2**20:.0f} MiB" for a, b in mem.items()) + f"; Bio-FO / BP = {mem['bio-fo'] / mem['bp']:.2f} "
+            f"| well below BP | `{lm['command']}` |")
+    od = load("learning_on_device")
+    if od:
+        s, r = od["spike"], od["rtl"]
+        lines.append(f"| on-device Bio-FO, digits {s['layers']}, {s['epochs']} epochs/layer on Spike: test accuracy per "
+                     f"layer | {' / '.join(f'{100 * a:.1f}%' for a in s['per_layer_test_accuracy'])} (float twin "
+                     f"{' / '.join(f'{100 * a:.1f}%' for a in s['float_per_layer_test_accuracy'])}); weights bit-exact: "
+                     f"{s['bit_exact']}; {' / '.join(f'{c:,.0f}' for c in s['cycles_per_sample'])} instructions per "
+                     f"training sample | within 2 points of float | `{od['command']}` |")
+        lines.append(f"| on-device Bio-FO on the RTL (short: {r['n_train']} samples, 1 epoch) | "
+                     f"{' / '.join(f'{c:,.0f}' for c in r['cycles_per_sample'])} cycles per training sample (layers "
+                     f"1 / 2); weights bit-exact: {r['bit_exact']} | | `{od['command']}` |")
+    na = load("npu_attention")
+    if na:
+        for run in [r for r in na["runs"] if r["hw"] == "edge"]:
+            by = {s["name"]: s for s in run["schedules"]}
+            lines.append(f"| NPU attention, {run['workload']} on edge.yaml: speedup vs FLAT (energy vs FLAT) | " +
+                         ", ".join(f"{k} {v['speedup_vs_flat']:.2f}x ({v['energy_vs_flat']:.2f})" for k, v in by.items()
+                                   if k != "flat") + f"; all exact: {all(v['exact'] for v in by.values())} | "
+                         f"paper: MAS up to 2.75x, ~1.7x average, 54% less energy | `{na['command']}` |")
+        for hw_name, sm in na["summary"].items():
+            lines.append(f"| NPU attention, {hw_name}: MAS vs FLAT over {sm['workloads']} workloads | max "
+                         f"{sm['mas_speedup_vs_flat_max']:.2f}x, mean {sm['mas_speedup_vs_flat_mean']:.2f}x, energy "
+                         f"saving max {100 * sm['mas_energy_saving_vs_flat_max']:.0f}% mean "
+                         f"{100 * sm['mas_energy_saving_vs_flat_mean']:.0f}%; MAS vs the best other schedule: mean "
+                         f"{sm['mas_speedup_vs_best_other_mean']:.2f}x, worst {sm['mas_speedup_vs_best_other_min']:.2f}x; "
+                         f"every schedule exact: {sm['all_exact']}; search {sm['search_seconds_total']:.0f} s in all "
+                         f"| 2.75x max, ~1.7x mean, 54% energy | `{na['command']}` |")
+        cc = [c for rows in na["gemm_crosscheck_scalesim"].values() for c in rows]
+        lines.append(f"| NPU matrix unit vs SCALE-Sim 3.0 (WS), {len(cc)} GEMMs on both configs | engine - SCALE-Sim = "
+                     f"{min(c['engine_cycles'] - c['scalesim_cycles'] for c in cc)}..."
+                     f"{max(c['engine_cycles'] - c['scalesim_cycles'] for c in cc)} cycles (max ratio "
+                     f"{max(c['ratio'] for c in cc):.4f}) | agreement | `{na['command']}` |")
     rl = load("runtime_prediction_long")
     if rl:
         lines += runtime_rows(rl, ("pitot", "mlp", "attention"), f", {rl['steps']} steps",
