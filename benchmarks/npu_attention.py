@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("--workloads", nargs="*", default=list(workloads.WORKLOADS),
                         help="workloads on edge.yaml (default: all built-in ones)")
     args = parser.parse_args()
+    check = {"edge": crosscheck.compare(hardware.load("edge"), GEMMS),
+             "edge-small": crosscheck.compare(hardware.load("edge-small"), [(64, 64, 64), (7, 33, 65), (100, 40, 96)])}
     runs = []
     for hw_name, names in (("edge", args.workloads), ("edge-small", [w for w in SMALL_SET if w in args.workloads])):
         for name in names:
@@ -54,8 +56,6 @@ def main() -> None:
                             "all_exact": all(s["exact"] for r in runs if r["hw"] == hw_name for s in r["schedules"]),
                             "search_seconds_total": sum(s["search"]["seconds"] for r in runs if r["hw"] == hw_name
                                                         for s in r["schedules"])}
-    check = {hw_name: crosscheck.compare(hardware.load(hw_name), GEMMS if hw_name == "edge" else GEMMS[:2])
-             for hw_name in ("edge", "edge-small")}
     plot(runs)
     write_result("npu_attention", {"max_evals": args.max_evals, "workloads": args.workloads, "summary": summary,
                                    "runs": runs,
