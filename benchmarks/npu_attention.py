@@ -1,10 +1,13 @@
 """MAS-Attention against layer-wise, FLAT and FlashAttention-2-style schedules on the edge NPU model: every
 built-in workload, every schedule's tiling found by the same search on the same engine, every best schedule
 executed numerically (random Q, K, V; MiniLM-L6 with its real weights), plus the GEMM cross-check of the
-matrix unit against SCALE-Sim. Writes benchmarks/results/npu_attention.json and npu_attention.png."""
+matrix unit against SCALE-Sim. Writes benchmarks/results/npu_attention.json and npu_attention.png; every
+finished run is journaled in npu_attention_runs.jsonl, and a rerun resumes (the long-sequence workloads take
+most of the hour this needs here)."""
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 
@@ -25,15 +28,28 @@ def main() -> None:
     args = parser.parse_args()
     check = {"edge": crosscheck.compare(hardware.load("edge"), GEMMS),
              "edge-small": crosscheck.compare(hardware.load("edge-small"), [(64, 64, 64), (7, 33, 65), (100, 40, 96)])}
+    # Every finished (hardware, workload) run goes to a journal at once: a rerun with the same --max-evals resumes.
+    journal = RESULTS / "npu_attention_runs.jsonl"
+    done = {}
+    if journal.exists():
+        for line in journal.read_text().splitlines():
+            r = json.loads(line)
+            if r["max_evals"] == args.max_evals:
+                done[(r["hw"], r["workload"])] = r
     runs = []
     for hw_name, names in (("edge", args.workloads), ("edge-small", [w for w in SMALL_SET if w in args.workloads])):
         for name in names:
+            if (hw_name, name) in done:
+                runs.append(done[(hw_name, name)])
+                continue
             start = time.perf_counter()
             r = commands.public(commands.attention(hw_name, name, "all", args.max_evals, None, 0,
                                                    real_data=name == "minilm-l6"))
             by = {s["name"]: s for s in r["schedules"]}
             runs.append({"hw": hw_name, "workload": name, "data": r["data"], "schedules": r["schedules"],
-                         "seconds": time.perf_counter() - start})
+                         "seconds": time.perf_counter() - start, "max_evals": args.max_evals})
+            with open(journal, "a") as f:
+                f.write(json.dumps(runs[-1]) + "\n")
             print(f"{hw_name:<10} {name:<20} " + "  ".join(
                 f"{k} {v['latency_cycles']:>11,} ({v['speedup_vs_flat']:.2f}x, E {v['energy_vs_flat']:.2f}, "
                 f"{'exact' if v['exact'] else 'NOT EXACT'})" for k, v in by.items()) +

@@ -144,7 +144,9 @@ def test_overwrite_policy_reuses_and_evicts():
 def test_head_extrapolation_matches_full_simulation():
     wl = workloads.parse_custom("6x64x64x16")
     for schedule, prm in (("mas", {"Br": 32, "Bc": 32, "chunks": 2, "serpentine": 1}),
-                          ("flat", {"Br": 32, "Bc": 64, "kv": "resident"})):
+                          ("flat", {"Br": 32, "Bc": 64, "kv": "resident"}),
+                          ("flash", {"Br": 16, "Bc": 32, "kv": "stream", "lookahead": 1}),
+                          ("layerwise", {"Br": 32, "Bc": 32, "kv": "stream"})):
         ev = evaluate(schedule, wl, SMALL, prm)
         assert ev.simulated_heads == 3
         full = simulate(schedules.build(schedule, wl, SMALL, prm).ops, SMALL)

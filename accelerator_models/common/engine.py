@@ -137,12 +137,17 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
                              f"{hw.buffer.name} occupied; waiting: {what}")
         t = heapq.heappop(times)
     latency = max((e for e in end if e is not None), default=0)
-    e = hw.energy
-    sums = {k: sum(getattr(op, k) for op in ops) for k in
-            ("macs", "vec_ops", "buffer_read", "buffer_write", "dram_read", "dram_write")}
-    energy = {"mac": sums["macs"] * e.mac, "vec": sums["vec_ops"] * e.vec_op,
-              "buffer": sums["buffer_read"] * e.buffer_read_per_byte + sums["buffer_write"] * e.buffer_write_per_byte,
-              "dram": sums["dram_read"] * e.dram_read_per_byte + sums["dram_write"] * e.dram_write_per_byte}
+    sums, energy = totals(ops, hw)
     return Timeline(start, end, latency, busy, peak, occupancy, sums["dram_read"], sums["dram_write"], sums["macs"],
                     sums["vec_ops"], energy)
 
+
+def totals(ops: list[Op], hw: Hardware) -> tuple[dict, dict]:
+    """Work and traffic of `ops` (MACs, vector operations, bytes) and their energy by component, in pJ."""
+    sums = {k: sum(getattr(op, k) for op in ops) for k in
+            ("macs", "vec_ops", "buffer_read", "buffer_write", "dram_read", "dram_write")}
+    e = hw.energy
+    energy = {"mac": sums["macs"] * e.mac, "vec": sums["vec_ops"] * e.vec_op,
+              "buffer": sums["buffer_read"] * e.buffer_read_per_byte + sums["buffer_write"] * e.buffer_write_per_byte,
+              "dram": sums["dram_read"] * e.dram_read_per_byte + sums["dram_write"] * e.dram_write_per_byte}
+    return sums, energy

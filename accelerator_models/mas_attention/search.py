@@ -23,7 +23,9 @@ def _sizes(n: int, lo: int, hi: int) -> list:
 
 
 def space(schedule: str, wl: Attention) -> dict:
-    br, bc = _sizes(wl.seq_q, 16, 512), _sizes(wl.seq_kv, 32, 1024)
+    """Tile sizes are powers of two (or the whole sequence); key tiles of at least N/32 columns, since more than
+    32 key tiles per row block only adds per-tile overhead (array fill and drain, DMA latency)."""
+    br, bc = _sizes(wl.seq_q, 16, 512), _sizes(wl.seq_kv, max(32, wl.seq_kv // 32), 1024)
     sp = {"Br": br, "Bc": bc}
     if schedule == "mas":
         sp.update(chunks=[1, 2, 4], keep=[0.25, 0.5, 0.75, 1.0], lookahead=[0, 1], serpentine=[1])
