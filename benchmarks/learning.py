@@ -4,7 +4,8 @@ training memory of each algorithm on the paper's MNIST 4 x 2000 network (one epo
 does not depend on the number of epochs; `--memory-only` measures only that and writes learning_memory.json).
 `--config paper` is the paper's setting (MNIST 4 x 2000, CIFAR-10
 6 x 2000, 100 epochs) and takes days on this 2-core machine; `--config medium` trains on all 60,000 MNIST
-images with a 3 x 1000 network for 10 epochs; `--config quick` runs fewer epochs and smaller networks. Each
+images with a 3 x 1000 network for 10 epochs; `--config quick` runs fewer epochs and smaller networks;
+`--config conv` compares the locally connected Bio-FO with backprop through the same blocks. Each
 writes benchmarks/results/learning_<config>.json and says which setting it ran."""
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import torch
 from common import RESULTS, write_result
 
 from edge_sdk.learning import datasets
-from edge_sdk.learning.learners import LEARNERS
+from edge_sdk.learning.learners import CONV_LEARNERS, LEARNERS
 
 CONFIGS = {
     "paper": {"tasks": {"mnist": ((2000,) * 4, 100), "cifar10": ((2000,) * 6, 100), "ecg200": ((2000,) * 4, 100),
@@ -28,12 +29,16 @@ CONFIGS = {
                "note": "medium: all training data, 3 x 1000 (MNIST, CIFAR-10 subset) and 10-30 epochs instead of "
                        "the paper's 4-6 x 2000 and 100 epochs, to fit this machine; --config paper keeps the full "
                        "setting"},
+    "conv": {"tasks": {"mnist": ((16, 32), 5), "cifar10": ((16, 32), 10)}, "seeds": (0, 1, 2), "max_train": 10000,
+             "learners": "conv",
+             "note": "conv: the locally connected variants (3x3, ReLU, 2x2 max-pool blocks of 16 and 32 channels) "
+                     "of Bio-FO and backprop on 10,000 MNIST images (5 epochs) and the CIFAR-10 subset (10 epochs)"},
     "quick": {"tasks": {"digits": ((256, 256), 20), "ecg200": ((256, 256), 30), "mnist": ((500, 500), 2)},
               "seeds": (0, 1, 2), "max_train": 20000,
               "note": "quick: fewer epochs and smaller networks than the paper, to fit this machine; --config "
                       "paper keeps the full setting"},
 }
-LR = {"bio-fo": 1e-3, "bp": 1e-3, "drtp": 1e-3, "pepita": 0.01, "ff": 0.03}
+LR = {"bio-fo": 1e-3, "bp": 1e-3, "drtp": 1e-3, "pepita": 0.01, "ff": 0.03, "bio-fo-conv": 1e-3, "bp-conv": 1e-3}
 
 
 def memory_4x2000() -> dict:
@@ -72,7 +77,9 @@ def main() -> None:
     print("peak training memory, MNIST 4 x 2000:", ", ".join(f"{a} {b:,} B" for a, b in memory.items()), flush=True)
     rows = []
     for task, (layers, epochs) in cfg["tasks"].items():
-        for algo, cls in LEARNERS.items():
+        learners = CONV_LEARNERS if cfg.get("learners") == "conv" else LEARNERS
+        extra = {"image_shape": datasets.IMAGE_SHAPES[task]} if cfg.get("learners") == "conv" else {}
+        for algo, cls in learners.items():
             if (task, algo) in done:
                 rows.append(done[(task, algo)])
                 continue
@@ -81,7 +88,8 @@ def main() -> None:
                 xt, yt, xs, ys = datasets.load(task, seed)
                 xt, yt = xt[:cfg["max_train"]], yt[:cfg["max_train"]]
                 start = time.perf_counter()
-                model = cls(layers=layers, epochs=epochs, lr=LR[algo], seed=seed).fit(xt, yt, classes=int(ys.max()) + 1)
+                model = cls(layers=layers, epochs=epochs, lr=LR[algo], seed=seed, **extra).fit(
+                    xt, yt, classes=int(ys.max()) + 1)
                 runs.append({"seed": seed, "test_accuracy": model.score(xs, ys),
                              "peak_train_memory_bytes": model.peak_train_memory_bytes_,
                              "train_macs_per_sample": model.train_macs_per_sample(),

@@ -72,7 +72,7 @@ def table() -> str:
         lines += runtime_rows(rp, ("pitot", "matrix-factorization", "mlp", "attention", "pitot-no-interference",
                                    "pitot-no-side-features"), "", "Pitot 5.2 / 9.4%, MF 7.3%, NN 10.4 / 14.2%, "
                                    "attention 10.9 / 13.2%")
-    for config in ("quick", "medium"):
+    for config in ("quick", "medium", "conv"):
         lr = load(f"learning_{config}")
         if not lr:
             continue

@@ -76,10 +76,15 @@ class Hardware:
 
     # --- the cost of one tile operation -------------------------------------------------------------
     def gemm_cycles(self, m: int, k: int, n: int) -> int:
-        """(m x k) @ (k x n) on the weight-stationary array: the k x n operand is mapped in folds of
-        rows x cols; per fold the weights shift in (rows cycles), the m input rows stream through with the
-        skew of the array (rows + cols - 2) — SCALE-Sim's 2R + C + T - 2 per fold. Bounded below by the
-        buffer bandwidth needed to stream the operands and the result."""
+        """(m x k) @ (k x n) on the weight-stationary array, with whichever operand held stationary is faster
+        (C^T = B^T A^T: the mapping is the compiler's choice; the result is written transposed)."""
+        return min(self.ws_cycles(m, k, n), self.ws_cycles(n, k, m))
+
+    def ws_cycles(self, m: int, k: int, n: int) -> int:
+        """(m x k) @ (k x n) with the k x n operand stationary: it is mapped in folds of rows x cols; per fold
+        the weights shift in (rows cycles) and the m input rows stream through with the skew of the array
+        (rows + cols - 2) — SCALE-Sim's 2R + C + T - 2 per fold. Bounded below by the buffer bandwidth needed to
+        stream the operands and the result."""
         folds = math.ceil(k / self.mac.rows) * math.ceil(n / self.mac.cols)
         array = folds * (2 * self.mac.rows + self.mac.cols + m - 2)
         wb = self.word_bytes

@@ -132,7 +132,7 @@ class Program:
                          new=[(slot, shape)], fn=lambda get: [(slot, None, get(tensor)[index].copy())],
                          dram_read=nbytes, buffer_write=nbytes)
 
-    def store(self, name: str, slot: str, tensor: str, index, rows=None) -> int:
+    def store(self, name: str, slot: str, tensor: str, index) -> int:
         shape = self.shapes[slot]
         nbytes = self.slot_bytes(shape)
         return self.emit(name, "store", self.hw.dma_cycles(nbytes), reads=(slot,), writes=(tensor,), partial=True,
