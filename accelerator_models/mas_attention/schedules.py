@@ -7,11 +7,12 @@
   rescaled per key tile); optionally the next tile's QK^T is issued before this tile's P.V (lookahead).
 - `mas`: MAS-Attention — row-fused like FLAT, but two streams: the MAC unit computes QK^T of block i+1 and
   P.V of block i while the VEC unit computes the softmax of block i (`lookahead`; without it, when two score
-  blocks do not fit, only the chunks of one block overlap); an inner tier splits a
-  block into `chunks` row chunks so P.V of a chunk starts when its softmax is done; and the proactive overwrite
-  policy keeps K/V tiles resident as long as they fit and, when the next tile will not fit, overwrites the
-  dead ones or the one needed farthest in the future (clean tiles: reloaded, never written back), visiting
-  the key tiles in serpentine order so the tiles kept are the first needed.
+  blocks do not fit, only the chunks of one block overlap); an inner tier splits a block into `chunks` row
+  chunks so P.V of a chunk starts when its softmax is done; and the proactive overwrite policy keeps K/V tiles
+  resident within a budget (`keep`, a fraction of the buffer: the rest stays free for prefetching) and, when
+  the next tile will not fit, overwrites the dead ones or the one needed farthest in the future (clean tiles:
+  reloaded, never written back), visiting the key tiles in serpentine order so the tiles kept are the first
+  needed.
 The baselines keep K and V either resident for a head or stream them per use (`kv`), whichever the search
 finds faster; only MAS gets the overwrite policy."""
 from __future__ import annotations
