@@ -9,7 +9,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROGRAMS = [["matmul.py"], ["sim_speed.py"], ["rtl_area.py"], ["soak_differential.py"],
             ["runtime_prediction.py"], ["runtime_prediction.py", "--plan", "long", "--steps", "12000"],
-            ["runtime_collect.py", "--budget-minutes", "20"], ["learning.py"], ["learning_on_device.py"], ["npu_attention.py"], ["readme_table.py"]]
+            ["runtime_collect.py", "--budget-minutes", "20"], ["learning.py", "--memory-only"], ["learning.py"],
+            ["learning.py", "--config", "medium"], ["learning.py", "--config", "conv"], ["learning_on_device.py"],
+            ["npu_attention.py"], ["readme_table.py"]]
 
 if __name__ == "__main__":
     for program, *args in PROGRAMS:
