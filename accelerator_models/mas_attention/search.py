@@ -1,7 +1,8 @@
 """The tiling search: the same search, on the same engine, for every schedule; the objective is the
 end-to-end latency the engine simulates (energy breaks ties). An exhaustive grid when the space is small,
-otherwise a genetic algorithm (tournament selection, uniform crossover, mutation to a neighbouring value),
-seeded, with an evaluation budget and an optional time limit."""
+otherwise a genetic algorithm (tournament selection, uniform crossover, mutation to a neighbouring value) on
+two thirds of the evaluation budget, a local refinement of its three best tilings, and the genetic algorithm
+again on what is left; seeded, with an optional time limit."""
 from __future__ import annotations
 
 import itertools
@@ -60,8 +61,8 @@ def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time
         ev = seen[k]
         return (math.inf, math.inf) if ev is None else (ev.latency_cycles, ev.energy_pj)
 
-    def out_of_budget():
-        return len(seen) >= max_evals or (time_limit is not None and time.perf_counter() - start > time_limit)
+    def out_of_budget(evals=max_evals):
+        return len(seen) >= evals or (time_limit is not None and time.perf_counter() - start > time_limit)
 
     if size <= max_evals:
         method = "grid"
@@ -78,23 +79,43 @@ def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time
         pop = [rand() for _ in range(12)]
         for prm in pop:
             score(prm)
-        stale = 0
-        while not out_of_budget() and stale < 40:
-            def pick():
-                group = [pop[i] for i in rng.choice(len(pop), 3, replace=False)]
-                return min(group, key=lambda p: (score(p), _key(p)))
-            a, b = pick(), pick()
-            child = {n: (a if rng.random() < 0.5 else b)[n] for n in names}
-            for n in names:
-                if rng.random() < 0.25:
-                    i = sp[n].index(child[n]) + int(rng.choice([-1, 1]))
-                    child[n] = sp[n][min(max(i, 0), len(sp[n]) - 1)]
-            before = len(seen)
-            score(child)
-            stale = stale + 1 if len(seen) == before else 0
-            worst = max(range(len(pop)), key=lambda i: (score(pop[i]), _key(pop[i])))
-            if score(child) < score(pop[worst]) and _key(child) not in {_key(p) for p in pop}:
-                pop[worst] = child
+
+        def evolve(limit):
+            stale = 0
+            while not out_of_budget(limit) and stale < 40:
+                def pick():
+                    group = [pop[i] for i in rng.choice(len(pop), 3, replace=False)]
+                    return min(group, key=lambda p: (score(p), _key(p)))
+                a, b = pick(), pick()
+                child = {n: (a if rng.random() < 0.5 else b)[n] for n in names}
+                for n in names:
+                    if rng.random() < 0.25:
+                        i = sp[n].index(child[n]) + int(rng.choice([-1, 1]))
+                        child[n] = sp[n][min(max(i, 0), len(sp[n]) - 1)]
+                before = len(seen)
+                score(child)
+                stale = stale + 1 if len(seen) == before else 0
+                worst = max(range(len(pop)), key=lambda i: (score(pop[i]), _key(pop[i])))
+                if score(child) < score(pop[worst]) and _key(child) not in {_key(p) for p in pop}:
+                    pop[worst] = child
+
+        def refine(best):
+            """Move to a better neighbour (one factor one step) until none is better."""
+            improved = True
+            while improved and not out_of_budget():
+                improved = False
+                for n in names:
+                    i = sp[n].index(best[n])
+                    for j in (i - 1, i + 1):
+                        if 0 <= j < len(sp[n]) and not out_of_budget():
+                            cand = {**best, n: sp[n][j]}
+                            if score(cand) < score(best):
+                                best, improved = cand, True
+
+        evolve(2 * max_evals // 3)
+        for start_point in sorted(pop, key=lambda p: (score(p), _key(p)))[:3]:
+            refine(start_point)
+        evolve(max_evals)
     feasible = {k: ev for k, ev in seen.items() if ev is not None}
     if not feasible:
         raise ModelError(f"no tiling of schedule '{schedule}' fits the {hw.buffer.capacity_bytes:,}-byte "
