@@ -223,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--hw", default="edge.yaml", help="hardware YAML: a path or a shipped config (edge, edge-small)")
     at.add_argument("--workload", default=None, help="a built-in workload or HEADSxSEQ_QxSEQ_KVxDIM")
     at.add_argument("--schedule", default="all", help="all, or comma-separated: layerwise,flat,flash,mas")
-    at.add_argument("--max-evals", type=int, default=64, help="tilings the search may evaluate per schedule")
+    at.add_argument("--max-evals", type=int, default=96, help="tilings the search may evaluate per schedule")
     at.add_argument("--time-limit", type=float, default=None, help="seconds the search may take per schedule")
     at.add_argument("--seed", type=int, default=0, help="seed of the genetic search and of the random inputs")
     at.add_argument("--real-data", action="store_true", help="MiniLM-L6 only: real Q, K, V from its weights")

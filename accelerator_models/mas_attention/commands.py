@@ -23,7 +23,7 @@ def workload_table() -> list:
     return [w.to_json() for w in workloads.WORKLOADS.values()]
 
 
-def attention(hw_file: str, workload: str, schedule: str = "all", max_evals: int = 64,
+def attention(hw_file: str, workload: str, schedule: str = "all", max_evals: int = 96,
               time_limit: float | None = None, seed: int = 0, real_data: bool = False, progress=None) -> dict:
     """Search, simulate and check every schedule; returns the report (JSON-ready) and, under "_panels",
     what the Gantt chart draws."""
