@@ -198,6 +198,14 @@ def test_search_finds_the_grid_optimum():
     assert len(every) == stats["feasible"] and best.latency_cycles == min(every)
 
 
+def test_search_time_limit():
+    wl = workloads.parse_custom("2x128x128x16")
+    with pytest.raises(ModelError, match="time limit"):
+        search.search("flat", wl, SMALL, time_limit=0.0)
+    best, stats = search.search("mas", wl, SMALL, max_evals=1000, time_limit=0.5)
+    assert stats["seconds"] < 5 and stats["evaluated"] < 1000 and best.latency_cycles > 0
+
+
 def test_impossible_workload():
     wl = workloads.parse_custom("1x16x16x70000")     # one 16-row Q tile alone is larger than the buffer
     with pytest.raises(ModelError, match="no tiling of schedule 'mas' fits"):

@@ -117,6 +117,9 @@ def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time
             refine(start_point)
         evolve(max_evals)
     feasible = {k: ev for k, ev in seen.items() if ev is not None}
+    if not feasible and len(seen) < min(size, max_evals):
+        raise ModelError(f"the time limit ({time_limit} s) ended the search of '{schedule}' after {len(seen)} tilings, "
+                         "before a feasible one was found: allow more time")
     if not feasible:
         raise ModelError(f"no tiling of schedule '{schedule}' fits the {hw.buffer.capacity_bytes:,}-byte "
                          f"{hw.buffer.name} of '{hw.name}' for workload '{wl.name}' (seq {wl.seq_q} x {wl.seq_kv}, head "
