@@ -25,11 +25,15 @@ def main() -> None:
     parser.add_argument("--max-evals", type=int, default=96, help="tilings evaluated per schedule and workload")
     parser.add_argument("--workloads", nargs="*", default=list(workloads.WORKLOADS),
                         help="workloads on edge.yaml (default: all built-in ones)")
+    parser.add_argument("--objective", default="latency", choices=["latency", "energy", "edp"],
+                        help="what the search minimises; other than latency, the results go to "
+                             "npu_attention_<objective>.json")
     args = parser.parse_args()
+    name = "npu_attention" if args.objective == "latency" else f"npu_attention_{args.objective}"
     check = {"edge": crosscheck.compare(hardware.load("edge"), GEMMS),
              "edge-small": crosscheck.compare(hardware.load("edge-small"), [(64, 64, 64), (7, 33, 65), (100, 40, 96)])}
     # Every finished (hardware, workload) run goes to a journal at once: a rerun with the same --max-evals resumes.
-    journal = RESULTS / "npu_attention_runs.jsonl"
+    journal = RESULTS / f"{name}_runs.jsonl"
     done = {}
     if journal.exists():
         for line in journal.read_text().splitlines():
@@ -38,25 +42,27 @@ def main() -> None:
                 done[(r["hw"], r["workload"])] = r
     runs = []
     for hw_name, names in (("edge", args.workloads), ("edge-small", [w for w in SMALL_SET if w in args.workloads])):
-        for name in names:
-            if (hw_name, name) in done:
-                runs.append(done[(hw_name, name)])
+        for wl_name in names:
+            if (hw_name, wl_name) in done:
+                runs.append(done[(hw_name, wl_name)])
                 continue
             start = time.perf_counter()
-            r = commands.public(commands.attention(hw_name, name, "all", args.max_evals, None, 0,
-                                                   real_data=name == "minilm-l6"))
+            r = commands.public(commands.attention(hw_name, wl_name, "all", args.max_evals, None, 0,
+                                                   real_data=wl_name == "minilm-l6", objective=args.objective))
             by = {s["name"]: s for s in r["schedules"]}
-            runs.append({"hw": hw_name, "workload": name, "data": r["data"], "schedules": r["schedules"],
+            runs.append({"hw": hw_name, "workload": wl_name, "data": r["data"], "schedules": r["schedules"],
                          "seconds": time.perf_counter() - start, "max_evals": args.max_evals})
             with open(journal, "a") as f:
                 f.write(json.dumps(runs[-1]) + "\n")
-            print(f"{hw_name:<10} {name:<20} " + "  ".join(
+            print(f"{hw_name:<10} {wl_name:<20} " + "  ".join(
                 f"{k} {v['latency_cycles']:>11,} ({v['speedup_vs_flat']:.2f}x, E {v['energy_vs_flat']:.2f}, "
                 f"{'exact' if v['exact'] else 'NOT EXACT'})" for k, v in by.items()) +
                 f"  [{time.perf_counter() - start:.0f} s]", flush=True)
     summary = {}
     for hw_name in ("edge", "edge-small"):
         mas = [next(s for s in r["schedules"] if s["name"] == "mas") for r in runs if r["hw"] == hw_name]
+        if not mas:
+            continue
         sp = [s["speedup_vs_flat"] for s in mas]
         en = [1 - s["energy_vs_flat"] for s in mas]
         best_other = [r_s["latency_cycles"] / m["latency_cycles"] for r, m in
@@ -72,13 +78,13 @@ def main() -> None:
                             "all_exact": all(s["exact"] for r in runs if r["hw"] == hw_name for s in r["schedules"]),
                             "search_seconds_total": sum(s["search"]["seconds"] for r in runs if r["hw"] == hw_name
                                                         for s in r["schedules"])}
-    plot(runs)
-    write_result("npu_attention", {"max_evals": args.max_evals, "workloads": args.workloads, "summary": summary,
-                                   "runs": runs,
+    plot(runs, RESULTS / f"{name}.png")
+    write_result(name, {"objective": args.objective, "max_evals": args.max_evals, "workloads": args.workloads,
+                        "summary": summary, "runs": runs,
                                    "gemm_crosscheck_scalesim": check})
 
 
-def plot(runs: list) -> None:
+def plot(runs: list, path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -93,10 +99,12 @@ def plot(runs: list) -> None:
         ax.set_xticks(range(len(rs)), [r["workload"] for r in rs], rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("speedup vs FLAT")
         ax.set_title(f"{hw_name}: latency of each schedule's best tiling, relative to FLAT's best", fontsize=9)
+        if not rs:
+            continue
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "npu_attention.png", dpi=110)
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":

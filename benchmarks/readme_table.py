@@ -116,6 +116,17 @@ def table() -> str:
                          f"{sm['mas_speedup_vs_best_other_mean']:.2f}x, worst {sm['mas_speedup_vs_best_other_min']:.2f}x; "
                          f"every schedule exact: {sm['all_exact']}; search {sm['search_seconds_total']:.0f} s in all "
                          f"| 2.75x max, ~1.7x mean, 54% energy | `{na['command']}` |")
+        ne = load("npu_attention_energy")
+        if ne:
+            for hw_name in ne["summary"]:
+                rs = [r for r in ne["runs"] if r["hw"] == hw_name]
+                mas = [next(s for s in r["schedules"] if s["name"] == "mas") for r in rs]
+                lines.append(f"| NPU attention, energy-optimal tilings (search objective energy), {hw_name}, "
+                             f"{len(rs)} workloads: MAS energy / FLAT energy | "
+                             f"{min(m['energy_vs_flat'] for m in mas):.2f}-{max(m['energy_vs_flat'] for m in mas):.2f} "
+                             f"(MAS latency vs FLAT at the same time: {min(m['speedup_vs_flat'] for m in mas):.2f}-"
+                             f"{max(m['speedup_vs_flat'] for m in mas):.2f}x) | paper: 54% less energy | "
+                             f"`{ne['command']}` |")
         cc = [c for rows in na["gemm_crosscheck_scalesim"].values() for c in rows]
         lines.append(f"| NPU matrix unit vs SCALE-Sim 3.0 (WS), {len(cc)} GEMMs on both configs | engine - SCALE-Sim = "
                      f"{min(c['engine_cycles'] - c['scalesim_cycles'] for c in cc)}..."

@@ -127,7 +127,7 @@ def _cmd_npu_attention(args: argparse.Namespace) -> int:
         bars[schedule].update(1)
 
     report = commands.attention(args.hw, args.workload, args.schedule, args.max_evals, args.time_limit, args.seed,
-                                args.real_data, progress)
+                                args.real_data, progress, args.objective)
     for bar in bars.values():
         bar.close()
     wl = report["workload"]
@@ -226,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--max-evals", type=int, default=96, help="tilings the search may evaluate per schedule")
     at.add_argument("--time-limit", type=float, default=None, help="seconds the search may take per schedule")
     at.add_argument("--seed", type=int, default=0, help="seed of the genetic search and of the random inputs")
+    at.add_argument("--objective", default="latency", choices=["latency", "energy", "edp"],
+                    help="what the tiling search minimises (default latency; edp = energy x delay)")
     at.add_argument("--real-data", action="store_true", help="MiniLM-L6 only: real Q, K, V from its weights")
     at.add_argument("--list-workloads", action="store_true", help="print the built-in workloads and exit")
     at.add_argument("--json", default=None, help="write the report to this JSON file")

@@ -198,6 +198,17 @@ def test_search_finds_the_grid_optimum():
     assert len(every) == stats["feasible"] and best.latency_cycles == min(every)
 
 
+def test_search_objectives():
+    wl = workloads.parse_custom("2x64x256x16")
+    fast, _ = search.search("mas", wl, SMALL, max_evals=1000)
+    frugal, _ = search.search("mas", wl, SMALL, max_evals=1000, objective="energy")
+    edp, _ = search.search("mas", wl, SMALL, max_evals=1000, objective="edp")
+    assert fast.latency_cycles <= frugal.latency_cycles and frugal.energy_pj <= fast.energy_pj
+    assert edp.latency_cycles * edp.energy_pj <= min(e.latency_cycles * e.energy_pj for e in (fast, frugal))
+    with pytest.raises(ModelError, match="unknown objective"):
+        search.search("mas", wl, SMALL, objective="area")
+
+
 def test_search_time_limit():
     wl = workloads.parse_custom("2x128x128x16")
     with pytest.raises(ModelError, match="time limit"):

@@ -24,7 +24,8 @@ def workload_table() -> list:
 
 
 def attention(hw_file: str, workload: str, schedule: str = "all", max_evals: int = 96,
-              time_limit: float | None = None, seed: int = 0, real_data: bool = False, progress=None) -> dict:
+              time_limit: float | None = None, seed: int = 0, real_data: bool = False, progress=None,
+              objective: str = "latency") -> dict:
     """Search, simulate and check every schedule; returns the report (JSON-ready) and, under "_panels",
     what the Gantt chart draws."""
     hw = hardware.load(hw_file)
@@ -42,7 +43,7 @@ def attention(hw_file: str, workload: str, schedule: str = "all", max_evals: int
     rows, panels = [], []
     for name in names:
         ev, stats = search(name, wl, hw, max_evals=max_evals, time_limit=time_limit, seed=seed,
-                           progress=progress and (lambda name=name: progress(name)))
+                           progress=progress and (lambda name=name: progress(name)), objective=objective)
         row = {**ev.to_json(), **check_numerics(ev, wl, inputs), "search": stats}
         rows.append(row)
         panels.append((name, ev.program.ops, ev.timeline))
@@ -50,7 +51,7 @@ def attention(hw_file: str, workload: str, schedule: str = "all", max_evals: int
     for r in rows:
         r["speedup_vs_flat"] = flat["latency_cycles"] / r["latency_cycles"] if flat else None
         r["energy_vs_flat"] = r["energy_pj"] / flat["energy_pj"] if flat else None
-    return {"workload": wl.to_json(), "hw": hw.to_json(), "data": data, "tolerance": TOLERANCE,
+    return {"workload": wl.to_json(), "hw": hw.to_json(), "data": data, "objective": objective, "tolerance": TOLERANCE,
             "seconds_per_cycle": 1 / (hw.clock_mhz * 1e6), "schedules": rows, "_panels": panels}
 
 

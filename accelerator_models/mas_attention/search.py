@@ -1,5 +1,5 @@
 """The tiling search: the same search, on the same engine, for every schedule; the objective is the
-end-to-end latency the engine simulates (energy breaks ties). An exhaustive grid when the space is small,
+end-to-end latency the engine simulates (energy breaks ties), or energy, or the energy-delay product. An exhaustive grid when the space is small,
 otherwise a genetic algorithm (tournament selection, uniform crossover, mutation to a neighbouring value) on
 two thirds of the evaluation budget, a local refinement of its three best tilings, and the genetic algorithm
 again on what is left; seeded, with an optional time limit."""
@@ -41,8 +41,18 @@ def _key(prm: dict) -> tuple:
     return tuple(sorted(prm.items()))
 
 
+OBJECTIVES = {"latency": lambda ev: (ev.latency_cycles, ev.energy_pj),
+              "energy": lambda ev: (ev.energy_pj, ev.latency_cycles),
+              "edp": lambda ev: (ev.latency_cycles * ev.energy_pj, ev.latency_cycles)}
+
+
 def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time_limit: float | None = None,
-           seed: int = 0, progress=None) -> tuple[Evaluation, dict]:
+           seed: int = 0, progress=None, objective: str = "latency") -> tuple[Evaluation, dict]:
+    """The best tiling of `schedule` for `objective`: 'latency' (the default; energy breaks ties), 'energy'
+    (latency breaks ties) or 'edp' (energy-delay product)."""
+    if objective not in OBJECTIVES:
+        raise ModelError(f"unknown objective '{objective}'; choose from: {', '.join(OBJECTIVES)}")
+    goal = OBJECTIVES[objective]
     sp = space(schedule, wl)
     names = list(sp)
     size = math.prod(len(v) for v in sp.values())
@@ -59,7 +69,7 @@ def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time
             if progress:
                 progress()
         ev = seen[k]
-        return (math.inf, math.inf) if ev is None else (ev.latency_cycles, ev.energy_pj)
+        return (math.inf, math.inf) if ev is None else goal(ev)
 
     def out_of_budget(evals=max_evals):
         return len(seen) >= evals or (time_limit is not None and time.perf_counter() - start > time_limit)
@@ -124,6 +134,6 @@ def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time
         raise ModelError(f"no tiling of schedule '{schedule}' fits the {hw.buffer.capacity_bytes:,}-byte "
                          f"{hw.buffer.name} of '{hw.name}' for workload '{wl.name}' (seq {wl.seq_q} x {wl.seq_kv}, head "
                          f"dim {wl.head_dim}); even the smallest tiles are too large: use a larger buffer")
-    best = min(feasible.values(), key=lambda ev: (ev.latency_cycles, ev.energy_pj, _key(ev.params)))
+    best = min(feasible.values(), key=lambda ev: (goal(ev), _key(ev.params)))
     return best, {"method": method, "space": size, "evaluated": len(seen), "feasible": len(feasible),
                   "seconds": time.perf_counter() - start}
