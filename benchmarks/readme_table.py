@@ -80,8 +80,13 @@ def table() -> str:
             rows = [r for r in lr["rows"] if r["task"] == task]
             errs = ", ".join(f"{r['algo']} {100 * r['test_error_mean']:.1f} ± {100 * r['test_error_std']:.1f}"
                              for r in rows)
+            by = {r["algo"].removesuffix("-conv"): r for r in rows}
+            wall = {a: sum(run["wall_seconds"] for run in r["runs"]) for a, r in by.items()}
+            ratios = (f"; Bio-FO / BP: peak memory {by['bio-fo']['peak_train_memory_bytes'] / by['bp']['peak_train_memory_bytes']:.2f}, "
+                      f"MACs per sample {by['bio-fo']['train_macs_per_sample'] / by['bp']['train_macs_per_sample']:.2f}, "
+                      f"wall time {wall['bio-fo'] / wall['bp']:.2f}")
             lines.append(f"| learning, {task} {rows[0]['layers']} x {rows[0]['epochs']} epochs on {rows[0]['n_train']:,} "
-                         f"samples ({config} config, {len(rows[0]['runs'])} seeds): test error % | {errs} | "
+                         f"samples ({config} config, {len(rows[0]['runs'])} seeds): test error % | {errs}{ratios} | "
                          f"{LEARNING_ANCHORS.get(task, LEARNING_ANCHORS['other'])} | `{lr['command']}` |")
     lm = load("learning_memory")
     if lm:

@@ -160,7 +160,7 @@ def test_executor_catches_a_missing_dependency():
     p.load("load Q", "q", "Q", (0,), (8, 4))
     tl = simulate(p.ops, SMALL)
     # A reader that does not wait for the load: it starts at cycle 0, before the data has landed.
-    bad = Op(1, "bad", "vec", 1, [], ("q",), ("r",), [("r", 64)], [], fn=lambda get: [("r", None, get("q"))])
+    bad = Op(1, "bad", "vec", 1, [], [("r", 64)], [], fn=lambda get: [("r", None, get("q"))])
     tl.start.append(0)
     tl.end.append(1)
     with pytest.raises(ModelError, match="missing a dependency"):

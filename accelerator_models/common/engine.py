@@ -26,19 +26,13 @@ class Timeline:
     latency_cycles: int
     busy_cycles: dict          # unit -> cycles busy
     peak_buffer_bytes: int
-    occupancy: list            # [(time, bytes)] after every change
     dram_read_bytes: int
     dram_write_bytes: int
-    macs: int
-    vec_ops: int
     energy_pj: dict            # component -> pJ
 
     @property
     def dram_bytes(self) -> int:
         return self.dram_read_bytes + self.dram_write_bytes
-
-    def utilization(self, unit: str) -> float:
-        return self.busy_cycles[unit] / self.latency_cycles if self.latency_cycles else 0.0
 
 
 def simulate(ops: list[Op], hw: Hardware) -> Timeline:
@@ -58,9 +52,9 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
     dram_free = 0
     capacity = hw.buffer.capacity_bytes
     slot_bytes = {slot: b for op in ops for slot, b in op.alloc}
+    need_of = [sum(b for _, b in op.alloc) for op in ops]
     alloc_order = deque(op.id for op in ops if op.alloc)
     occupied = peak = 0
-    occupancy = [(0, 0)]
     frees = []                              # heap of (time, sync op id)
     times = [0]                             # heap of candidate event times
     busy = dict.fromkeys(UNITS, 0)
@@ -90,7 +84,6 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
             remaining -= 1
             for slot in ops[s].free:
                 occupied -= slot_bytes[slot]
-            occupancy.append((ts, occupied))
             for d in dependents[s]:
                 waiting_syncs[d] -= 1
                 if waiting_syncs[d] == 0:
@@ -108,7 +101,7 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
                     continue
                 if any(end[d] is None or end[d] > t for d in op.deps):
                     continue
-                need = sum(b for _, b in op.alloc)
+                need = need_of[op.id]
                 if need and (alloc_order[0] != op.id or occupied + need > capacity):
                     continue
                 if need:
@@ -116,8 +109,6 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
                 q.popleft()
                 occupied += need
                 peak = max(peak, occupied)
-                if need:
-                    occupancy.append((t, occupied))
                 busy[unit] += op.cycles
                 unit_free[unit] = t + op.cycles
                 if dma:
@@ -132,22 +123,15 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
             heapq.heappop(times)
         if not times:
             stuck = [q[0] for q in queues.values() if q]
-            what = "; ".join(f"{op.unit}: '{op.name}' (needs {sum(b for _, b in op.alloc):,} bytes)" for op in stuck)
+            what = "; ".join(f"{op.unit}: '{op.name}' (needs {need_of[op.id]:,} bytes)" for op in stuck)
             raise ModelError(f"the schedule deadlocks at cycle {t:,} with {occupied:,} of {capacity:,} bytes of "
                              f"{hw.buffer.name} occupied; waiting: {what}")
         t = heapq.heappop(times)
     latency = max((e for e in end if e is not None), default=0)
-    sums, energy = totals(ops, hw)
-    return Timeline(start, end, latency, busy, peak, occupancy, sums["dram_read"], sums["dram_write"], sums["macs"],
-                    sums["vec_ops"], energy)
-
-
-def totals(ops: list[Op], hw: Hardware) -> tuple[dict, dict]:
-    """Work and traffic of `ops` (MACs, vector operations, bytes) and their energy by component, in pJ."""
     sums = {k: sum(getattr(op, k) for op in ops) for k in
             ("macs", "vec_ops", "buffer_read", "buffer_write", "dram_read", "dram_write")}
     e = hw.energy
     energy = {"mac": sums["macs"] * e.mac, "vec": sums["vec_ops"] * e.vec_op,
               "buffer": sums["buffer_read"] * e.buffer_read_per_byte + sums["buffer_write"] * e.buffer_write_per_byte,
               "dram": sums["dram_read"] * e.dram_read_per_byte + sums["dram_write"] * e.dram_write_per_byte}
-    return sums, energy
+    return Timeline(start, end, latency, busy, peak, sums["dram_read"], sums["dram_write"], energy)

@@ -27,8 +27,6 @@ class Op:
     unit: str
     cycles: int
     deps: list
-    reads: tuple
-    writes: tuple
     alloc: list              # [(slot, bytes)] allocated when the op starts
     free: list               # [slot] released when the op (a sync) completes
     fn: object = None        # numerical semantics: fn(get) -> [(target, index, value)]
@@ -52,9 +50,9 @@ class Program:
     shapes: dict = field(default_factory=dict)        # live slot -> shape
     slot_shapes: dict = field(default_factory=dict)   # every slot ever allocated -> shape
     live_bytes: int = 0
-    peak_live_bytes: int = 0
     make_room: object = None                           # callback(bytes_needed, protect) -> frees tiles
     capacity: float | None = None                      # the buffer's bytes (None: the hardware's)
+    tile_cache_stats: dict | None = None               # hits, misses, evictions of a TileCache, if one was used
     _writer: dict = field(default_factory=dict)        # slot -> last writer op ids (several for DRAM tensors)
     _readers: dict = field(default_factory=dict)       # slot -> reader op ids since the last write
     _uid: int = 0
@@ -97,7 +95,6 @@ class Program:
         for slot, shape in new:
             self.shapes[slot] = self.slot_shapes[slot] = tuple(shape)
             self.live_bytes += self.slot_bytes(shape)
-        self.peak_live_bytes = max(self.peak_live_bytes, self.live_bytes)
         for s in reads:
             self._readers.setdefault(s, []).append(oid)
         for s in writes:
@@ -107,8 +104,8 @@ class Program:
                 self._writer[s] = [oid]
             self._readers[s] = []
         latency = self.hw.dram.latency_cycles if unit in ("load", "store") else 0
-        self.ops.append(Op(oid, name, unit, int(cycles), sorted(deps), tuple(reads), tuple(writes),
-                           [(s, self.slot_bytes(shape)) for s, shape in new], [], fn, latency=latency,
+        self.ops.append(Op(oid, name, unit, int(cycles), sorted(deps), [(s, self.slot_bytes(shape)) for s, shape in new],
+                           [], fn, latency=latency,
                            **counts))
         return oid
 
@@ -122,7 +119,7 @@ class Program:
             deps.update(self._readers.pop(s, ()))
             self.live_bytes -= self.slot_bytes(self.shapes.pop(s))
         oid = len(self.ops)
-        self.ops.append(Op(oid, "free " + " ".join(slots), "sync", 0, sorted(deps), (), (), [], list(slots)))
+        self.ops.append(Op(oid, "free " + " ".join(slots), "sync", 0, sorted(deps), [], list(slots)))
         return oid
 
     # --- the standard tile operations ----------------------------------------------------------------
@@ -155,7 +152,7 @@ class Program:
     def barrier(self) -> int:
         """A sync that waits for every operation so far; every later operation waits for it (between layers)."""
         oid = len(self.ops)
-        self.ops.append(Op(oid, "barrier", "sync", 0, list(range(oid)), (), (), [], []))
+        self.ops.append(Op(oid, "barrier", "sync", 0, list(range(oid)), [], []))
         self._barrier = oid
         return oid
 

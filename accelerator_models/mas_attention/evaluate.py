@@ -43,7 +43,7 @@ class Evaluation:
                 "dram_bytes": self.dram_bytes, "mac_utilization": self.mac_utilization,
                 "vec_utilization": self.vec_utilization, "peak_buffer_bytes": self.peak_buffer_bytes,
                 "simulated_heads": self.simulated_heads,
-                **({"tile_cache": self.program.tile_cache_stats} if hasattr(self.program, "tile_cache_stats") else {})}
+                **({"tile_cache": self.program.tile_cache_stats} if self.program.tile_cache_stats else {})}
 
 
 def evaluate(schedule: str, wl: Attention, hw: Hardware, params: dict) -> Evaluation:

@@ -52,7 +52,8 @@ class _KV:
             return self.cache.access(key, self.p.slot_bytes((c1 - c0, self.wl.head_dim)), load)
         if self.policy == "resident" and key in self.slots:
             return self.slots[key]
-        self.sequence.append(key)
+        if self.policy == "record":
+            self.sequence.append(key)
         slot = self.p.new_slot(f"{tensor}{h}.{c0}")
         load(slot)
         if self.policy == "resident":
@@ -85,7 +86,7 @@ def _softmax_ops(rows: int, cols: int) -> dict:
     return {"mul": 2 * n, "max": n, "add": 2 * n, "exp": n, "div": rows}
 
 
-def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool, mas_chunks: bool) -> None:
+def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool, serial: bool) -> None:
     br, bc = prm["Br"], prm["Bc"]
     bv = math.ceil(br / prm.get("chunks", 1))
     d, nk, scale = wl.head_dim, wl.seq_kv, 1 / math.sqrt(wl.head_dim)
@@ -148,10 +149,10 @@ def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool, mas
                 qk(b + 1)
             softmax_pv(b)
             end(b)
-    else:                             # FLAT: a block's QK^T waits for the previous block's P.V
-        last = None                   # (MAS without lookahead: only its chunks overlap, within a block)
+    else:                             # FLAT (serial): a block's QK^T waits for the previous block's P.V;
+        last = None                   # MAS without lookahead: only its chunks overlap, within a block
         for b in range(len(blocks)):
-            qk(b, after=last if not mas_chunks else None)
+            qk(b, after=last if serial else None)
             last = softmax_pv(b)
             end(b)
 
@@ -292,7 +293,7 @@ def build(schedule: str, wl: Attention, hw: Hardware, prm: dict) -> Program:
             _flash(p, wl, prm, kv)
         else:
             _row_fused(p, wl, prm, kv, overlap=schedule == "mas" and prm.get("lookahead", 1),
-                       mas_chunks=schedule == "mas")
+                       serial=schedule == "flat")
 
     sequence = None
     if policy == "overwrite":                        # first pass: the order K/V tiles are used in

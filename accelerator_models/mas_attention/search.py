@@ -1,6 +1,6 @@
 """The tiling search: the same search, on the same engine, for every schedule; the objective is the
-end-to-end latency the engine simulates (energy breaks ties), or energy, or the energy-delay product. An exhaustive grid when the space is small,
-otherwise a genetic algorithm (tournament selection, uniform crossover, mutation to a neighbouring value) on
+end-to-end latency the engine simulates (energy breaks ties), or energy, or the energy-delay product. An
+exhaustive grid when the space is small, otherwise a genetic algorithm (tournament selection, uniform crossover, mutation to a neighbouring value) on
 two thirds of the evaluation budget, a local refinement of its three best tilings, and the genetic algorithm
 again on what is left; seeded, with an optional time limit."""
 from __future__ import annotations

@@ -225,6 +225,11 @@ class _ConvBlocks:
     'conv') or 3x3 locally connected layer ('local'), ReLU, 2x2 max-pool; `layers` are the channel counts,
     `image_shape` (height, width, channels) the layout of a flattened row."""
 
+    def _conv_init(self, image_shape, connectivity: str) -> None:
+        if connectivity not in ("conv", "local"):
+            raise EdgeSdkError(f"connectivity must be 'conv' or 'local', got '{connectivity}'")
+        self.image_shape, self.connectivity = tuple(image_shape), connectivity
+
     def _conv_setup(self, n_features: int):
         h, w, c = self.image_shape
         if h * w * c != n_features:
@@ -240,7 +245,8 @@ class _ConvBlocks:
             c, h, w = out, h // 2, w // 2
         self.out_shape_ = (c, h, w)
 
-    def _block(self, l: int, h: torch.Tensor) -> torch.Tensor:
+    def _layer(self, l: int, h: torch.Tensor) -> torch.Tensor:
+        """Output of block l (flattened), from the output of block l - 1 (or the flattened image)."""
         if l == 0:
             hh, ww, cc = self.image_shape
             h = h.reshape(len(h), hh, ww, cc).permute(0, 3, 1, 2)
@@ -253,14 +259,15 @@ class _ConvBlocks:
         average-pooled to at most 4 x 4 positions (shared filters cannot fit a random head over every position)."""
         if self.connectivity == "local":
             return h
-        c, hh, ww = self.shapes_[l]
+        _, hh, ww = self.shapes_[l]
         return F.adaptive_avg_pool2d(h.reshape(len(h), self.layers[l], hh // 2, ww // 2), self._pooled(l)).flatten(1)
 
     def _pooled(self, l: int) -> tuple:
         _, hh, ww = self.shapes_[l]
         return min(4, hh // 2), min(4, ww // 2)
 
-    def _block_widths(self) -> list:
+    def _widths(self) -> list:
+        """Features each block's head sees."""
         if self.connectivity == "local":
             return [out * (s[1] // 2) * (s[2] // 2) for out, s in zip(self.layers, self.shapes_)]
         return [out * math.prod(self._pooled(l)) for l, out in enumerate(self.layers)]
@@ -268,9 +275,6 @@ class _ConvBlocks:
     def _conv_macs(self) -> int:
         return sum(9 * c * out * h * w for out, (c, h, w) in zip(self.layers, self.shapes_))
 
-    def _check_connectivity(self):
-        if self.connectivity not in ("conv", "local"):
-            raise EdgeSdkError(f"connectivity must be 'conv' or 'local', got '{self.connectivity}'")
 
 
 class BioFOConv(_ConvBlocks, BioFO):
@@ -281,19 +285,12 @@ class BioFOConv(_ConvBlocks, BioFO):
                  head: str = "gaussian", image_shape=(28, 28, 1), connectivity: str = "local", seed: int = 0,
                  progress=None):
         super().__init__(layers, epochs, lr, batch_size, head, seed, progress)
-        self.image_shape, self.connectivity = tuple(image_shape), connectivity
-        self._check_connectivity()
+        self._conv_init(image_shape, connectivity)
 
     def _setup(self, n_features, classes):
         _Learner._setup(self, n_features, classes)
         self._conv_setup(n_features)
-        BioFO._setup_heads(self, classes)
-
-    def _widths(self) -> list:
-        return self._block_widths()
-
-    def _layer(self, l, h):
-        return self._block(l, h)
+        self._setup_heads(classes)
 
     def train_macs_per_sample(self) -> int:
         return 3 * self._conv_macs() + sum(2 * self.classes_ * w for w in self._widths())
@@ -346,8 +343,7 @@ class BackpropConv(_ConvBlocks, Backprop):
     def __init__(self, layers=(32, 64), epochs: int = 10, lr: float = 1e-3, batch_size: int = 100,
                  image_shape=(28, 28, 1), connectivity: str = "local", seed: int = 0, progress=None):
         super().__init__(layers, epochs, lr, batch_size, seed, progress)
-        self.image_shape, self.connectivity = tuple(image_shape), connectivity
-        self._check_connectivity()
+        self._conv_init(image_shape, connectivity)
 
     def _setup(self, n_features, classes):
         _Learner._setup(self, n_features, classes)
@@ -357,7 +353,7 @@ class BackpropConv(_ConvBlocks, Backprop):
     def _forward(self, X):
         h = X
         for l in range(len(self.hidden_)):
-            h = self._block(l, h)
+            h = self._layer(l, h)
         return self.out_(h)
 
     def train_macs_per_sample(self) -> int:
