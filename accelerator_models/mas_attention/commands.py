@@ -6,7 +6,7 @@ from __future__ import annotations
 from accelerator_models.common import hardware
 from accelerator_models.common.errors import ModelError
 from accelerator_models.mas_attention import workloads
-from accelerator_models.mas_attention.evaluate import TOLERANCE, check_numerics, random_inputs
+from accelerator_models.mas_attention.evaluate import TOLERANCE, check_numerics, leading_heads, random_inputs
 from accelerator_models.mas_attention.schedules import SCHEDULES
 from accelerator_models.mas_attention.search import search
 
@@ -44,9 +44,9 @@ def attention(hw_file: str, workload: str, schedule: str = "all", max_evals: int
     for name in names:
         ev, stats = search(name, wl, hw, max_evals=max_evals, time_limit=time_limit, seed=seed,
                            progress=progress and (lambda name=name: progress(name)), objective=objective)
-        row = {**ev.to_json(), **check_numerics(ev, wl, inputs), "search": stats}
+        row = {**ev.to_json(), **check_numerics(ev, wl, hw, inputs), "search": stats}
         rows.append(row)
-        panels.append((name, ev.program.ops, ev.timeline))
+        panels.append((name, lambda ev=ev, h=row["checked_heads"]: leading_heads(ev, wl, hw, h)))
     flat = next((r for r in rows if r["name"] == "flat"), None)
     for r in rows:
         r["speedup_vs_flat"] = flat["latency_cycles"] / r["latency_cycles"] if flat else None
@@ -71,8 +71,10 @@ def table(report: dict) -> str:
 def plot(report: dict, path: str) -> None:
     from accelerator_models.common.plot import gantt
     wl = report["workload"]
-    gantt(report["_panels"], path, f"{wl['name']} on {report['hw']['name']}: first {report['schedules'][0]['simulated_heads']}"
-          f" heads simulated (each schedule with its best tiling)")
+    heads = report["schedules"][0]["checked_heads"]
+    panels = [(name, *run()) for name, run in report["_panels"]]
+    gantt([(name, p.ops, tl) for name, p, tl in panels], path, f"{wl['name']} on {report['hw']['name']}: the first "
+          f"{heads} of {wl['heads']} heads (each schedule with its best tiling)")
 
 
 def public(report: dict) -> dict:

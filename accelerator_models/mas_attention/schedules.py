@@ -14,7 +14,9 @@
   reloaded, never written back), visiting the key tiles in serpentine order so the tiles kept are the first
   needed.
 The baselines keep K and V either resident for a head or stream them per use (`kv`), whichever the search
-finds faster; only MAS gets the overwrite policy."""
+finds faster; only MAS gets the overwrite policy. FLAT and MAS normalise the output rows after P.V instead
+of the probabilities before it (as FlashAttention-2 does: a division per output, Br x d, instead of per
+score, Br x N); layer-wise has a standalone softmax layer that writes normalised P."""
 from __future__ import annotations
 
 import math
@@ -74,6 +76,7 @@ class _KV:
 
 
 def _softmax(s: str, scale: float):
+    """The softmax layer of the layer-wise schedule: scaled scores in, normalised probabilities out."""
     def fn(get):
         x = get(s) * np.float32(scale)
         e = np.exp(x - x.max(1, keepdims=True))
@@ -84,6 +87,15 @@ def _softmax(s: str, scale: float):
 def _softmax_ops(rows: int, cols: int) -> dict:
     n = rows * cols
     return {"mul": 2 * n, "max": n, "add": 2 * n, "exp": n, "div": rows}
+
+
+def _exp_rows(s: str, l: str, scale: float):
+    """Unnormalised probabilities exp(scale * s - rowmax) in place, and their row sums."""
+    def fn(get):
+        x = get(s) * np.float32(scale)
+        e = np.exp(x - x.max(1, keepdims=True))
+        return [(s, None, e), (l, None, e.sum(1, keepdims=True))]
+    return fn
 
 
 def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool, serial: bool) -> None:
@@ -103,26 +115,48 @@ def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool, ser
         p.load(f"load Q h{h} [{r0}:{r1}]", q, "Q", (h, slice(r0, r1)), (r1 - r0, d))
         chunks = _ranges(r1 - r0, bv)
         s = [p.new_slot(f"S{h}.{r0 + a}") for a, _ in chunks]
+        # The row sums of each chunk are allocated (zeroed) with its scores: an allocation by the softmax would
+        # queue behind the next block's scores, since allocations are granted in program order.
+        sums = [p.new_slot(f"l{h}.{r0 + a}") for a, _ in chunks]
         for n, (c0, c1) in enumerate(order(i)):
             k = kv.get("K", h, c0, c1)
 
-            def fn(get, q=q, k=k, c0=c0, c1=c1):
+            def fn(get, q=q, k=k, c0=c0, c1=c1, first=n == 0):
                 prod = get(q) @ get(k).T
-                return [(sl, (slice(None), slice(c0, c1)), prod[a:e]) for sl, (a, e) in zip(s, chunks)]
-            p.gemm(f"QK h{h} r{r0} c{c0}", r1 - r0, d, c1 - c0, reads=(q, k), writes=tuple(s), fn=fn, partial=True,
-                   new=[(sl, (e - a, nk)) for sl, (a, e) in zip(s, chunks)] if n == 0 else (),
+                zeros = [(sl, None, np.zeros((e - a, 1), np.float32)) for sl, (a, e) in zip(sums, chunks)]
+                return [(sl, (slice(None), slice(c0, c1)), prod[a:e]) for sl, (a, e) in zip(s, chunks)] + \
+                    (zeros if first else [])
+            p.gemm(f"QK h{h} r{r0} c{c0}", r1 - r0, d, c1 - c0, reads=(q, k), partial=True, fn=fn,
+                   writes=tuple(s) + (tuple(sums) if n == 0 else ()),
+                   new=[(sl, shape) for (a, e), s_l, l_l in zip(chunks, s, sums)
+                        for sl, shape in ((s_l, (e - a, nk)), (l_l, (e - a, 1)))] if n == 0 else (),
                    extra_deps=(after,) if after is not None and n == 0 else ())
             kv.done(k)
         p.free(q)
-        scores[b] = (s, chunks)
+        scores[b] = (s, sums, chunks)
+
+    pending = []          # output chunks whose normalisation and store are not issued yet
+
+    def flush() -> None:
+        """Normalise and store the pending output chunks. The vector unit takes its work in order, so with two
+        streams a chunk's normalisation is issued after the next chunk's softmax (its P.V runs meanwhile)."""
+        while pending:
+            name, o, sums, index, rows = pending.pop(0)
+            p.vec(f"normalise O {name}", {"div": rows, "mul": rows * d}, rows * d + rows, rows * d,
+                  reads=(o, sums), writes=(o,), fn=lambda get, o=o, sums=sums: [(o, None, get(o) / get(sums))])
+            p.free(sums)
+            p.store(f"store O {name}", o, "O", index)
+            p.free(o)
 
     def softmax_pv(b) -> int:
         h, r0, r1, i = blocks[b]
-        s_slots, chunks = scores.pop(b)
+        s_slots, sum_slots, chunks = scores.pop(b)
         last = None
-        for s, (a, e) in zip(s_slots, chunks):
-            p.vec(f"softmax h{h} r{r0 + a}", _softmax_ops(e - a, nk), (e - a) * nk, (e - a) * nk, reads=(s,),
-                  writes=(s,), fn=_softmax(s, scale))
+        for s, sums, (a, e) in zip(s_slots, sum_slots, chunks):
+            rows, n = e - a, (e - a) * nk
+            p.vec(f"softmax h{h} r{r0 + a}", {"mul": n, "max": n, "add": 2 * n, "exp": n}, n, n + rows,
+                  reads=(s,), writes=(s, sums), fn=_exp_rows(s, sums, scale))
+            flush()
             o = p.new_slot(f"O{h}.{r0 + a}")
             for n, (c0, c1) in enumerate(order(i)):
                 v = kv.get("V", h, c0, c1)
@@ -134,8 +168,9 @@ def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool, ser
                               writes=(o,), fn=fn, new=[(o, (e - a, d))] if n == 0 else ())
                 kv.done(v)
             p.free(s)
-            p.store(f"store O h{h} r{r0 + a}", o, "O", (h, slice(r0 + a, r0 + e)))
-            p.free(o)
+            pending.append((f"h{h} r{r0 + a}", o, sums, (h, slice(r0 + a, r0 + e)), rows))
+            if serial:
+                flush()
         return last
 
     def end(b):
@@ -155,6 +190,7 @@ def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool, ser
             qk(b, after=last if serial else None)
             last = softmax_pv(b)
             end(b)
+    flush()
 
 
 def _flash(p: Program, wl: Attention, prm: dict, kv: _KV) -> None:
