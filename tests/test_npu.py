@@ -16,6 +16,7 @@ from accelerator_models.common.errors import ModelError
 from accelerator_models.common.executor import execute
 from accelerator_models.common.program import Infeasible, Op, Program
 from accelerator_models.mas_attention import schedules, search, workloads
+from accelerator_models.mas_attention.bounds import bounds
 from accelerator_models.mas_attention.evaluate import check_numerics, evaluate, random_inputs
 from edge_sdk.cli import main
 
@@ -126,6 +127,9 @@ def test_every_schedule_is_exact(schedule):
                 continue
             r = check_numerics(ev, wl, SMALL, inputs)
             assert r["exact"] and r["max_abs_error"] < 1e-5, (schedule, shape, prm, r)
+            b = bounds(wl, SMALL)                    # the lower bounds hold for every schedule and tiling
+            assert ev.latency_cycles >= b["latency_cycles"] and ev.dram_bytes >= b["dram_bytes"]
+            assert ev.energy_pj >= b["energy_pj"]
             checked += 1
         assert checked >= 2
 
@@ -172,6 +176,17 @@ def test_search_reports_a_full_simulation():
     best, stats = search.search("mas", small, SMALL, max_evals=12, seed=3)
     assert best.simulated_heads == 6 and 1 <= stats["simulated_in_full"] <= 3
     assert best.latency_cycles == simulate(schedules.build("mas", small, SMALL, best.params).ops, SMALL).latency_cycles
+
+
+def test_bounds_by_hand():
+    """BERT-base on edge.yaml: 12 x 512 x 512 scores; 32 VEC lanes at max 1 + sub 1 + exp 4 + sum 1 cycles per
+    lane-vector; 2 x 12 x 512 x 512 x 64 MACs on 1024; Q, K, V, O of 12 x 512 x 64 16-bit words at 8 B/cycle."""
+    b = bounds(workloads.get("bert-base"), EDGE)
+    assert b["unit_cycles"] == {"mac": 393216, "vec": 688128, "dram": 393216}
+    assert b["bound_by"] == "vec" and b["latency_cycles"] == 688128
+    scores, words = 12 * 512 * 512, 4 * 12 * 512 * 64
+    assert math.isclose(b["energy_pj"], 2 * scores * 64 * 0.4 + scores * 7 * 0.8 + words * 2 * 40
+                        + 3 / 4 * words * 2 * 0.7 + 1 / 4 * words * 2 * 0.6)
 
 
 def test_executor_catches_a_missing_dependency():
@@ -265,6 +280,9 @@ def test_cli_attention(tmp_path, capsys):
         for key in ("latency_cycles", "energy_pj", "dram_bytes", "mac_utilization", "vec_utilization"):
             assert s[key] > 0
     assert next(s for s in r["schedules"] if s["name"] == "flat")["speedup_vs_flat"] == 1.0
+    b = r["bounds"]
+    assert all(b["latency_cycles"] <= s["latency_cycles"] and b["energy_pj"] <= s["energy_pj"] for s in r["schedules"])
+    assert all(s["speedup_vs_flat"] <= b["max_speedup_vs_flat"] for s in r["schedules"])
     assert png.stat().st_size > 10_000
     assert "mas" in capsys.readouterr().out
 

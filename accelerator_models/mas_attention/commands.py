@@ -6,6 +6,7 @@ from __future__ import annotations
 from accelerator_models.common import hardware
 from accelerator_models.common.errors import ModelError
 from accelerator_models.mas_attention import workloads
+from accelerator_models.mas_attention.bounds import bounds
 from accelerator_models.mas_attention.evaluate import TOLERANCE, check_numerics, leading_heads, random_inputs
 from accelerator_models.mas_attention.schedules import SCHEDULES
 from accelerator_models.mas_attention.search import search
@@ -46,13 +47,21 @@ def attention(hw_file: str, workload: str, schedule: str = "all", max_evals: int
                            progress=progress and (lambda name=name: progress(name)), objective=objective)
         row = {**ev.to_json(), **check_numerics(ev, wl, hw, inputs), "search": stats}
         rows.append(row)
+        if ev.simulated_heads > row["checked_heads"]:     # do not hold every head's program: the chart
+            ev.program = ev.timeline = None                # rebuilds the first heads'
+
         panels.append((name, lambda ev=ev, h=row["checked_heads"]: leading_heads(ev, wl, hw, h)))
     flat = next((r for r in rows if r["name"] == "flat"), None)
+    bound = bounds(wl, hw)
     for r in rows:
         r["speedup_vs_flat"] = flat["latency_cycles"] / r["latency_cycles"] if flat else None
         r["energy_vs_flat"] = r["energy_pj"] / flat["energy_pj"] if flat else None
+        r["latency_vs_bound"] = r["latency_cycles"] / bound["latency_cycles"]
+    if flat:        # the most any schedule could gain over FLAT on this hardware
+        bound["max_speedup_vs_flat"] = flat["latency_cycles"] / bound["latency_cycles"]
+        bound["max_energy_saving_vs_flat"] = 1 - bound["energy_pj"] / flat["energy_pj"]
     return {"workload": wl.to_json(), "hw": hw.to_json(), "data": data, "objective": objective, "tolerance": TOLERANCE,
-            "seconds_per_cycle": 1 / (hw.clock_mhz * 1e6), "schedules": rows, "_panels": panels}
+            "seconds_per_cycle": 1 / (hw.clock_mhz * 1e6), "schedules": rows, "bounds": bound, "_panels": panels}
 
 
 def table(report: dict) -> str:
@@ -65,6 +74,13 @@ def table(report: dict) -> str:
                      f"{r['energy_pj'] / 1e6:>12.2f} {r['dram_bytes'] / 1024:>11,.0f} {r['mac_utilization']:>9.1%} "
                      f"{r['vec_utilization']:>9.1%} {vs:>8}  {'yes' if r['exact'] else 'NO'} "
                      f"({r['max_abs_error']:.1e})")
+    b = report["bounds"]
+    lines.append(f"{'bound':<10} {b['latency_cycles']:>17,} {b['latency_cycles'] * report['seconds_per_cycle'] * 1e3:>10.3f} "
+                 f"{b['energy_pj'] / 1e6:>12.2f} {b['dram_bytes'] / 1024:>11,.0f}  no schedule does better on this "
+                 f"hardware ({b['bound_by'].upper()}-bound)")
+    if "max_speedup_vs_flat" in b:
+        lines.append(f"no schedule can be more than {b['max_speedup_vs_flat']:.2f}x faster than FLAT or save more "
+                     f"than {b['max_energy_saving_vs_flat']:.0%} of its energy here")
     return "\n".join(lines)
 
 

@@ -37,8 +37,8 @@ class Evaluation:
     vec_utilization: float
     peak_buffer_bytes: int
     simulated_heads: int
-    program: Program          # of the largest simulated run
-    timeline: Timeline
+    program: Program | None   # of the full simulation (None for a quick estimate: the search keeps hundreds)
+    timeline: Timeline | None
 
     def to_json(self) -> dict:
         return {"name": self.schedule, "params": self.params, "latency_cycles": self.latency_cycles,
@@ -46,7 +46,8 @@ class Evaluation:
                 "dram_bytes": self.dram_bytes, "mac_utilization": self.mac_utilization,
                 "vec_utilization": self.vec_utilization, "peak_buffer_bytes": self.peak_buffer_bytes,
                 "simulated_heads": self.simulated_heads,
-                **({"tile_cache": self.program.tile_cache_stats} if self.program.tile_cache_stats else {})}
+                **({"tile_cache": self.program.tile_cache_stats} if self.program and self.program.tile_cache_stats
+                   else {})}
 
 
 def evaluate(schedule: str, wl: Attention, hw: Hardware, params: dict, full: bool = True) -> Evaluation:
@@ -66,13 +67,13 @@ def evaluate(schedule: str, wl: Attention, hw: Hardware, params: dict, full: boo
     energy = {k: ext(lambda t, k=k: t.energy_pj[k]) for k in t2.energy_pj}
     return Evaluation(schedule, dict(params), int(latency), float(sum(energy.values())), energy,
                       int(ext(lambda t: t.dram_bytes)), busy["mac"] / latency, busy["vec"] / latency,
-                      max(t.peak_buffer_bytes for _, _, t in runs), h2, p2, t2)
+                      max(t.peak_buffer_bytes for _, _, t in runs), h2, *((p2, t2) if h1 == h2 else (None, None)))
 
 
 def leading_heads(ev: Evaluation, wl: Attention, hw: Hardware, heads: int) -> tuple[Program, Timeline]:
     """The program and timeline of the evaluated schedule on the first `heads` heads only (the numerical check
     and the Gantt chart: every head runs the same tile program)."""
-    if ev.simulated_heads == heads:
+    if ev.program is not None and ev.simulated_heads == heads:
         return ev.program, ev.timeline
     p = schedules.build(ev.schedule, wl.with_heads(heads), hw, ev.params)
     return p, simulate(p.ops, hw)

@@ -194,6 +194,12 @@ def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool, ser
 
 
 def _flash(p: Program, wl: Attention, prm: dict, kv: _KV) -> None:
+    """Per key tile j: QK^T (MAC), the online softmax (VEC: running max and sum, and the factor that rescales
+    the earlier output, kept per tile), P.V (MAC), the output update o = o * factor + P.V (VEC). With
+    `lookahead` the two units pipeline: the MAC unit computes QK^T of tile j+1 and then P.V of tile j while the
+    vector unit does the softmax of tile j+1 and then the update of tile j. Every tile a row block needs is
+    allocated by its QK^T (allocations are granted in program order: one made by a vector operation would hold
+    the matrix unit back)."""
     br, bc, la = prm["Br"], prm["Bc"], prm.get("lookahead", 0)
     d, scale = wl.head_dim, np.float32(1 / math.sqrt(wl.head_dim))
     cols = _ranges(wl.seq_kv, bc)
@@ -203,53 +209,66 @@ def _flash(p: Program, wl: Attention, prm: dict, kv: _KV) -> None:
             q = p.new_slot(f"Q{h}.{r0}")
             p.load(f"load Q h{h} [{r0}:{r1}]", q, "Q", (h, slice(r0, r1)), (m, d))
             o, st = p.new_slot(f"O{h}.{r0}"), p.new_slot(f"stats{h}.{r0}")
+            tiles = {}
 
             def qk(j):
                 c0, c1 = cols[j]
                 k = kv.get("K", h, c0, c1)
-                s = p.new_slot(f"S{h}.{r0}.{c0}")
-                p.gemm(f"QK h{h} r{r0} c{c0}", m, d, c1 - c0, reads=(q, k), writes=(s,), new=[(s, (m, c1 - c0))],
+                s, f = p.new_slot(f"S{h}.{r0}.{c0}"), p.new_slot(f"factor{h}.{r0}.{c0}")
+                p.gemm(f"QK h{h} r{r0} c{c0}", m, d, c1 - c0, reads=(q, k), writes=(s,),
+                       new=[(s, (m, c1 - c0)), (f, (m, 1))] + ([(st, (m, 2)), (o, (m, d))] if j == 0 else []),
                        fn=lambda get, s=s, k=k, q=q: [(s, None, get(q) @ get(k).T)])
                 kv.done(k)
-                return s
+                tiles[j] = (s, f)
 
-            def rest(j, s):
-                c0, c1 = cols[j]
-                n = m * (c1 - c0)
+            def softmax(j):
+                s, f = tiles[j]
+                n = m * (cols[j][1] - cols[j][0])
 
-                def online(get, s=s, st=st, m=m, first=j == 0):
+                def online(get, s=s, f=f, st=st, m=m, first=j == 0):
                     x = get(s) * scale
                     m_old = np.full(m, -np.inf, np.float32) if first else get(st)[:, 0]
                     l_old = np.zeros(m, np.float32) if first else get(st)[:, 1]
                     m_new = np.maximum(m_old, x.max(1))
                     pr = np.exp(x - m_new[:, None])
                     corr = np.exp(m_old - m_new)
-                    return [(s, None, pr), (st, None, np.stack([m_new, l_old * corr + pr.sum(1), corr], 1))]
-                p.vec(f"online softmax h{h} r{r0} c{c0}", {"mul": n + m, "max": n + m, "add": 2 * n + 2 * m,
-                                                           "exp": n + m}, n + (3 * m if j else 0), n + 3 * m,
-                      reads=(s,) if j == 0 else (s, st), writes=(s, st), fn=online, new=[(st, (m, 3))] if j == 0 else ())
+                    return [(s, None, pr), (st, None, np.stack([m_new, l_old * corr + pr.sum(1)], 1)),
+                            (f, None, corr[:, None])]
+                p.vec(f"online softmax h{h} r{r0} c{cols[j][0]}", {"mul": n + m, "max": n + m, "add": 2 * n + 2 * m,
+                                                                   "exp": n + m}, n + (2 * m if j else 0), n + 3 * m,
+                      reads=(s,) if j == 0 else (s, st), writes=(s, st, f), fn=online)
+
+            def pv(j):
+                s, f = tiles[j]
+                c0, c1 = cols[j]
                 v = kv.get("V", h, c0, c1)
                 t = p.new_slot(f"T{h}.{r0}.{c0}")
                 p.gemm(f"PV h{h} r{r0} c{c0}", m, c1 - c0, d, reads=(s, v), writes=(t,), new=[(t, (m, d))],
                        fn=lambda get, s=s, v=v, t=t: [(t, None, get(s) @ get(v))])
                 kv.done(v)
                 p.free(s)
+                tiles[j] = (t, f)
 
-                def update(get, t=t, o=o, st=st, first=j == 0):
-                    return [(o, None, get(t) if first else get(o) * get(st)[:, 2:3] + get(t))]
-                p.vec(f"rescale O h{h} r{r0} c{c0}", {"mul": m * d, "add": m * d}, m * d * (1 if j == 0 else 2) + m,
-                      m * d, reads=(t,) if j == 0 else (t, st, o), writes=(o,), fn=update,
-                      new=[(o, (m, d))] if j == 0 else ())
-                p.free(t)
+            def update(j):
+                t, f = tiles.pop(j)
+                p.vec(f"rescale O h{h} r{r0} c{cols[j][0]}", {"mul": m * d, "add": m * d},
+                      m * d * (1 if j == 0 else 2) + m, m * d, reads=(t,) if j == 0 else (t, f, o), writes=(o,),
+                      fn=lambda get, t=t, f=f, o=o, first=j == 0: [(o, None, get(t) if first else get(o) * get(f) + get(t))])
+                p.free(t, f)
 
-            s_next = qk(0)
+            qk(0)
+            softmax(0)
             for j in range(len(cols)):
-                s = s_next
-                if la and j + 1 < len(cols):
-                    s_next = qk(j + 1)
-                rest(j, s)
-                if not la and j + 1 < len(cols):
-                    s_next = qk(j + 1)
+                nxt = j + 1 < len(cols)
+                if la and nxt:
+                    qk(j + 1)
+                pv(j)
+                if la and nxt:
+                    softmax(j + 1)
+                update(j)
+                if not la and nxt:
+                    qk(j + 1)
+                    softmax(j + 1)
             p.free(q)
             p.vec(f"normalise O h{h} r{r0}", {"div": m, "mul": m * d}, m * d + m, m * d, reads=(o, st), writes=(o,),
                   fn=lambda get, o=o, st=st: [(o, None, get(o) / get(st)[:, 1:2])])
