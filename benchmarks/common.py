@@ -1,6 +1,7 @@
 """Shared by the benchmark programs: where results go and what every result file records."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -27,3 +28,13 @@ def write_result(name: str, data: dict) -> Path:
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")
     return out
+
+
+def source_digest(folder: str, suffixes=(".py", ".yaml")) -> str:
+    """A digest of the sources under `folder` (relative to the repository root): a journal resumes only the rows
+    that the same code produced."""
+    h = hashlib.sha256()
+    for path in sorted((ROOT / folder).rglob("*")):
+        if path.suffix in suffixes:
+            h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]

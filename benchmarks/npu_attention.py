@@ -3,8 +3,8 @@ built-in workload, every schedule's tiling found by the same search on the same 
 executed numerically (random Q, K, V; MiniLM-L6 with its real weights), plus the GEMM cross-check of the
 matrix unit against SCALE-Sim, and the lower bounds no schedule can beat (the most any could gain over
 FLAT). Writes benchmarks/results/npu_attention.json and npu_attention.png; every
-finished run is journaled in npu_attention_runs.jsonl, and a rerun resumes (the long-sequence workloads take
-most of the hour this needs here)."""
+finished run is journaled in npu_attention_runs.jsonl, and a rerun with the same code (a digest of
+accelerator_models/) resumes (the long-sequence workloads take most of the hour this needs here)."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,7 @@ import json
 import math
 import time
 
-from common import RESULTS, write_result
+from common import RESULTS, source_digest, write_result
 
 from accelerator_models.common import crosscheck, hardware
 from accelerator_models.mas_attention import commands, workloads
@@ -35,11 +35,12 @@ def main() -> None:
              "edge-small": crosscheck.compare(hardware.load("edge-small"), [(64, 64, 64), (7, 33, 65), (100, 40, 96)])}
     # Every finished (hardware, workload) run goes to a journal at once: a rerun with the same --max-evals resumes.
     journal = RESULTS / f"{name}_runs.jsonl"
+    code = source_digest("accelerator_models")
     done = {}
     if journal.exists():
         for line in journal.read_text().splitlines():
             r = json.loads(line)
-            if r["max_evals"] == args.max_evals:
+            if r["max_evals"] == args.max_evals and r.get("code") == code:
                 done[(r["hw"], r["workload"])] = r
     runs = []
     for hw_name, names in (("edge", args.workloads), ("edge-small", [w for w in SMALL_SET if w in args.workloads])):
@@ -52,7 +53,8 @@ def main() -> None:
                                                    real_data=wl_name == "minilm-l6", objective=args.objective))
             by = {s["name"]: s for s in r["schedules"]}
             runs.append({"hw": hw_name, "workload": wl_name, "data": r["data"], "schedules": r["schedules"],
-                         "bounds": r["bounds"], "seconds": time.perf_counter() - start, "max_evals": args.max_evals})
+                         "bounds": r["bounds"], "seconds": time.perf_counter() - start, "max_evals": args.max_evals,
+                         "code": code})
             with open(journal, "a") as f:
                 f.write(json.dumps(runs[-1]) + "\n")
             print(f"{hw_name:<10} {wl_name:<20} " + "  ".join(

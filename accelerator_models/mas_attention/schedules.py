@@ -9,7 +9,8 @@
   P.V of block i while the VEC unit computes the softmax of block i (`lookahead`; without it, when two score
   blocks do not fit, only the chunks of one block overlap); an inner tier splits a block into `chunks` row
   chunks so P.V of a chunk starts when its softmax is done; and the proactive overwrite policy keeps K/V tiles
-  resident within a budget (`keep`, a fraction of the buffer: the rest stays free for prefetching) and, when
+  resident within a budget (`keep`, a fraction of the buffer: the rest stays free for prefetching; 0 keeps only
+  the tile in use, i.e. streams K and V like the baselines can) and, when
   the next tile will not fit, overwrites the dead ones or the one needed farthest in the future (clean tiles:
   reloaded, never written back), visiting the key tiles in serpentine order so the tiles kept are the first
   needed.

@@ -30,7 +30,7 @@ def space(schedule: str, wl: Attention) -> dict:
     br, bc = _sizes(wl.seq_q, 16, 512), _sizes(wl.seq_kv, max(32, wl.seq_kv // 32), 1024)
     sp = {"Br": br, "Bc": bc}
     if schedule == "mas":
-        sp.update(chunks=[1, 2, 4], keep=[0.25, 0.5, 0.75, 1.0], lookahead=[0, 1], serpentine=[1])
+        sp.update(chunks=[1, 2, 4], keep=[0.0, 0.25, 0.5, 0.75, 1.0], lookahead=[0, 1], serpentine=[1])
     else:
         sp["kv"] = ["resident", "stream"]
     if schedule == "flash":
