@@ -116,19 +116,16 @@ def _row_fused(p: Program, wl: Attention, prm: dict, kv: _KV, overlap: bool, ser
         p.load(f"load Q h{h} [{r0}:{r1}]", q, "Q", (h, slice(r0, r1)), (r1 - r0, d))
         chunks = _ranges(r1 - r0, bv)
         s = [p.new_slot(f"S{h}.{r0 + a}") for a, _ in chunks]
-        # The row sums of each chunk are allocated (zeroed) with its scores: an allocation by the softmax would
-        # queue behind the next block's scores, since allocations are granted in program order.
+        # The row sums of each chunk (written by its softmax) are allocated with its scores: an allocation by the
+        # softmax would queue behind the next block's scores, since allocations are granted in program order.
         sums = [p.new_slot(f"l{h}.{r0 + a}") for a, _ in chunks]
         for n, (c0, c1) in enumerate(order(i)):
             k = kv.get("K", h, c0, c1)
 
-            def fn(get, q=q, k=k, c0=c0, c1=c1, first=n == 0):
+            def fn(get, q=q, k=k, c0=c0, c1=c1):
                 prod = get(q) @ get(k).T
-                zeros = [(sl, None, np.zeros((e - a, 1), np.float32)) for sl, (a, e) in zip(sums, chunks)]
-                return [(sl, (slice(None), slice(c0, c1)), prod[a:e]) for sl, (a, e) in zip(s, chunks)] + \
-                    (zeros if first else [])
-            p.gemm(f"QK h{h} r{r0} c{c0}", r1 - r0, d, c1 - c0, reads=(q, k), partial=True, fn=fn,
-                   writes=tuple(s) + (tuple(sums) if n == 0 else ()),
+                return [(sl, (slice(None), slice(c0, c1)), prod[a:e]) for sl, (a, e) in zip(s, chunks)]
+            p.gemm(f"QK h{h} r{r0} c{c0}", r1 - r0, d, c1 - c0, reads=(q, k), writes=tuple(s), fn=fn, partial=True,
                    new=[(sl, shape) for (a, e), s_l, l_l in zip(chunks, s, sums)
                         for sl, shape in ((s_l, (e - a, nk)), (l_l, (e - a, 1)))] if n == 0 else (),
                    extra_deps=(after,) if after is not None and n == 0 else ())
