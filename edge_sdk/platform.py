@@ -43,7 +43,15 @@ MEMORY_MAPS = {
     "mcu": MemoryMap("mcu", imem_bytes=64 * KIB, dmem_bytes=256 * KIB),
 }
 
-ISAS = ("xedge", "base")
+# --isa values -> the custom extensions (riscv_ext/spec.py) the core implements and the code may use.
+ISAS = {
+    "xedge": ("xedge",),
+    "xdec": ("xedge", "xdec"),   # xedge + the decimating load of the N:M sparse kernels
+    "base": (),                  # plain RV32IMC
+}
+# The toolchain marks an ELF with one absolute symbol per extension it was built for (`__edge_ext_xdec`);
+# the simulators read them to run it on a core that has those extensions.
+EXT_SYMBOL_PREFIX = "__edge_ext_"
 
 
 def memory_map(name: str) -> MemoryMap:

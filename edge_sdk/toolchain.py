@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from edge_sdk.errors import EdgeSdkError
-from edge_sdk.platform import ISAS, memory_map
+from edge_sdk.platform import EXT_SYMBOL_PREFIX, ISAS, memory_map
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE = ROOT / "firmware"
@@ -33,8 +33,10 @@ def compile_elf(sources: list[str | Path], output: str | Path, opt: str = "-O2",
                 defines: dict[str, str | int] | None = None) -> Path:
     """Compile and link C/assembly sources with the platform runtime into an ELF for Spike and the RTL.
 
-    `isa="xedge"` defines EDGE_ISA_XEDGE=1 so sources may choose kernels that use the custom instructions;
-    `isa="base"` leaves it undefined (plain RV32IMC). The ELF is written only if every step succeeds.
+    Each extension of `isa` (platform.ISAS) defines EDGE_ISA_<EXT>=1 (`xedge`: EDGE_ISA_XEDGE, `xdec`: also
+    EDGE_ISA_XDEC) so sources may choose kernels that use its instructions, and marks the ELF with the symbol
+    `__edge_ext_<ext>` so the simulators run it on a core that has them; `isa="base"` is plain RV32IMC.
+    The ELF is written only if every step succeeds.
     """
     if isa not in ISAS:
         raise EdgeSdkError(f"unknown --isa '{isa}'; choose one of: {', '.join(ISAS)}")
@@ -51,15 +53,16 @@ def compile_elf(sources: list[str | Path], output: str | Path, opt: str = "-O2",
             raise EdgeSdkError(f"'{p}' is not a C or assembly source (.c, .S, .s)")
     output = Path(output)
     defs = dict(defines or {})
-    if isa == "xedge":
-        defs["EDGE_ISA_XEDGE"] = 1
+    for ext in ISAS[isa]:
+        defs[f"EDGE_ISA_{ext.upper()}"] = 1
+    ext_marks = [f"-Wl,--defsym={EXT_SYMBOL_PREFIX}{ext}=1" for ext in ISAS[isa]]
     with tempfile.TemporaryDirectory(prefix="edge-sdk-cc-") as tmp:
         (Path(tmp) / "edge_memory.ld").write_text(mem.linker_memory())
         tmp_elf = Path(tmp) / "out.elf"
         cmd = [gcc(), *ARCH_FLAGS, opt, *C_FLAGS, "--specs=picolibc.specs", "-nostartfiles",
                f"-I{FIRMWARE / 'include'}", *(f"-I{d}" for d in include_dirs),
                *(f"-D{k}={v}" for k, v in defs.items()),
-               f"-L{tmp}", f"-T{FIRMWARE / 'runtime' / 'link.ld'}", "-Wl,--gc-sections",
+               f"-L{tmp}", f"-T{FIRMWARE / 'runtime' / 'link.ld'}", "-Wl,--gc-sections", *ext_marks,
                *map(str, RUNTIME_SOURCES), *map(str, paths), "-o", str(tmp_elf)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:

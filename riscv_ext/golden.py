@@ -1,4 +1,4 @@
-"""Bit-exact semantics of the xedge custom instructions.
+"""Bit-exact semantics of the custom instructions (xedge and xdec).
 
 This is the reference every other implementation (the RTL, the Spike extension, the firmware macros) is
 tested against. Registers are unsigned 32-bit Python ints; `execute` applies one instruction to a `State`.
@@ -63,6 +63,20 @@ def extend_load(raw: int, size: int, unsigned: bool) -> int:
     return raw & MASK32 if unsigned or size == 4 else sext(raw, 8 * size) & MASK32
 
 
+def dlb_address(base: int, offsets: int, sel: int, m: int) -> int:
+    """Address of the decimating load: field k of `offsets` (log2(M) bits, LSB first; fields past bit 31 read
+    as zero) plus the static displacement (k >> log2 N) * M of its group inside the offsets word."""
+    bits = m.bit_length() - 1
+    k, log2_n = sel & 0xF, (sel >> 4) & 0x3
+    field = (offsets >> (k * bits)) & (m - 1)
+    return (base + (k >> log2_n) * m + field) & MASK32
+
+
+def dlb_merge(old: int, byte: int) -> int:
+    """Shift the loaded byte in from the top: four loads leave the first one in byte 0 (a SIMD operand)."""
+    return ((old >> 8) | ((byte & 0xFF) << 24)) & MASK32
+
+
 def bdnz(counter: int, pc: int, offset: int) -> tuple[int, int]:
     """(new counter, next pc) of the branch-and-decrement loop close."""
     new = (counter - 1) & MASK32
@@ -86,13 +100,16 @@ def execute(word: int, state: State) -> None:
     """Execute one custom instruction on `state` (pc advanced). Raises ValueError if `word` is not one."""
     insn = spec.decode(word)
     if insn is None:
-        raise ValueError(f"0x{word:08x} is not an xedge instruction")
+        raise ValueError(f"0x{word:08x} is not a custom (xedge/xdec) instruction")
     x, d, s1, s2 = state.x, rd(word), rs1(word), rs2(word)
     next_pc = (state.pc + 4) & MASK32
     if insn.name == "sdotsp.b":
         state.write(d, sdotsp_b(x[d], x[s1], x[s2]))
     elif insn.name == "sdotusp.b":
         state.write(d, sdotusp_b(x[d], x[s1], x[s2]))
+    elif insn.fmt == "RS":  # decimating load
+        addr = dlb_address(x[s1], x[s2], word >> 25, spec.DLB_M[insn.name])
+        state.write(d, dlb_merge(x[d], state.load(addr, 1)))
     elif insn.name.endswith(".rr"):
         size = spec.width_bytes(insn)
         state.write(d, extend_load(state.load((x[s1] + x[s2]) & MASK32, size), size, spec.is_unsigned_load(insn)))

@@ -1,6 +1,8 @@
-"""The single source of truth of the edge-sdk custom instructions ("xedge").
+"""The single source of truth of the edge-sdk custom instructions: "xedge" and "xdec".
 
-Every custom instruction is described here once: name, encoding (major opcode, funct3, funct7), operand
+Two extensions: `xedge` (Xpulp-like SIMD dot products, register-offset and post-increment memory access, the
+bdnz loop close) and `xdec` (the decimating load of N:M sparse kernels, on top of xedge). Every custom
+instruction is described here once: name, extension, encoding (major opcode, funct3, funct7), operand
 format, the class its performance counter counts, and its semantics in words. `riscv_ext.golden` gives the
 bit-exact semantics; `riscv_ext.gen` turns this table into the C macros, the SystemVerilog decode package and
 the Spike decode table.
@@ -18,8 +20,11 @@ CUSTOM_1 = 0b0101011
 CUSTOM_2 = 0b1011011
 CUSTOM_3 = 0b1111011
 
-# Spike extension / ISA-string name.
-EXTENSION = "xedge"
+# The extensions (Spike extension / ISA-string names), each with what it is for.
+EXTENSIONS = {
+    "xedge": "SIMD int8 dot products, register-offset and post-increment loads/stores, bdnz",
+    "xdec": "decimating byte load for N:M sparse kernels (needs xedge)",
+}
 
 # Instruction classes; each has one hardware performance counter (mhpmcounter<N>).
 CLASSES = {"simd": 6, "mem": 7, "loop": 8}
@@ -31,13 +36,15 @@ EVENT_COUNTERS = {"load_use_stall": 3, "branch_penalty": 4, "muldiv_stall": 5}
 @dataclass(frozen=True)
 class Insn:
     name: str          # assembler-style mnemonic
-    fmt: str           # "R", "I", "S" or "B": the standard RISC-V operand layout reused
+    fmt: str           # "R", "I", "S" or "B": the standard RISC-V operand layout reused; "RS": R-type
+                       # whose funct7 field is a 7-bit selector operand (sel)
     opcode: int        # custom major opcode
     funct3: int
     funct7: int | None  # R-type only
     cls: str           # key of CLASSES
     semantics: str     # one line, for people; golden.py is the executable version
     rs2_zero: bool = False  # B-type loop instruction: rs2 field must be zero
+    ext: str = "xedge"      # key of EXTENSIONS
 
     @property
     def match(self) -> int:
@@ -65,7 +72,7 @@ class Insn:
         """The `.insn` directive that encodes it, ready for operands in its format's standard order
         (R: rd, rs1, rs2; I: rd, rs1, imm; S: rs2, imm(rs1); B: rs1, rs2, label)."""
         fields = f"{self.opcode:#x}, {self.funct3}" + (f", {self.funct7}" if self.fmt == "R" else "")
-        return f".insn {self.fmt.lower()} {fields},"
+        return f".insn {self.fmt[0].lower()} {fields},"
 
     @property
     def writes_rs1(self) -> bool:
@@ -73,7 +80,7 @@ class Insn:
 
     @property
     def reads_rd(self) -> bool:
-        return self.cls == "simd"
+        return self.cls == "simd" or self.fmt == "RS"
 
 
 # Memory access widths share the base ISA's funct3 load/store codes.
@@ -97,19 +104,33 @@ INSNS: tuple[Insn, ...] = (
       for w, f3 in _STORE_WIDTHS.items()),
     Insn("bdnz", "B", CUSTOM_3, 0, None, "loop",
          "rs1 -= 1; if rs1 != 0: pc += sext(imm13) (branch-and-decrement loop close)", rs2_zero=True),
+    # Decimating loads: funct3 = log2(M) - 1, sel = funct7 = log2(N) << 4 | k (riscv_ext/nm_format.py).
+    *(Insn(f"dlb.m{m}", "RS", CUSTOM_0, m.bit_length() - 2, None, "mem",
+           f"f = offset field k of rs2 ({m.bit_length() - 1} bits); rd = (rd >> 8) | "
+           f"mem8[rs1 + (k >> log2 N) * {m} + f] << 24 (k = sel[3:0], log2 N = sel[5:4])", ext="xdec")
+      for m in (4, 8, 16)),
 )
 
 BY_NAME = {i.name: i for i in INSNS}
 
 
+DLB_M = {i.name: 1 << (i.funct3 + 1) for i in INSNS if i.fmt == "RS"}  # decimating load -> its M
+
+
 def width_bytes(insn: Insn) -> int:
     """Access size of a memory instruction (1, 2 or 4)."""
+    if insn.fmt == "RS":
+        return 1
     code = insn.funct7 if insn.fmt == "R" else insn.funct3
     return {0: 1, 1: 2, 2: 4, 4: 1, 5: 2}[code]
 
 
 def is_unsigned_load(insn: Insn) -> bool:
-    return insn.name.split(".")[0].endswith("u")
+    return insn.fmt == "RS" or insn.name.split(".")[0].endswith("u")
+
+
+def extension_insns(ext: str) -> tuple[Insn, ...]:
+    return tuple(i for i in INSNS if i.ext == ext)
 
 
 def decode(word: int) -> Insn | None:

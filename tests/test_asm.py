@@ -22,7 +22,7 @@ def test_every_custom_instruction_is_exercised():
     import re
 
     from riscv_ext import spec
-    text = "".join((ASM_DIR / n).read_text() for n in ASM_TESTS if n.startswith("xedge_"))
+    text = "".join((ASM_DIR / n).read_text() for n in ASM_TESTS if n.startswith(tuple(spec.EXTENSIONS)))
     for insn in spec.INSNS:
         assert re.search(rf"\b{insn.ident}\b", text), insn.name
 
@@ -32,10 +32,18 @@ def test_every_custom_instruction_is_exercised():
 def test_asm(name, backend, build_dir):
     elf = build_dir / f"asm_{name}.elf"
     if not elf.exists():
-        compile_elf([ASM_DIR / name], elf, include_dirs=(ASM_DIR,))
+        compile_elf([ASM_DIR / name], elf, include_dirs=(ASM_DIR,), isa="xdec" if name.startswith("xdec_") else "xedge")
     result = sim.run(elf, backend, max_cycles=2_000_000)
     assert result.trap is None, f"{name} trapped on {backend}: {result.trap}"
     assert result.exit_code == 0, f"{name}: check {result.exit_code} failed on {backend}"
+
+
+def test_decimating_load_is_illegal_on_the_xedge_core(build_dir):
+    """Code built for --isa xedge runs on the core without the sparse extension: dlb traps on both simulators."""
+    elf = compile_elf([ASM_DIR / "xdec_load.S"], build_dir / "xdec_on_xedge.elf", include_dirs=(ASM_DIR,))
+    for backend in SIMS:
+        trap = sim.run(elf, backend, max_cycles=100_000).trap
+        assert trap is not None and trap.mcause == 2, backend
 
 
 def test_a_wrong_expectation_fails(build_dir, tmp_path):

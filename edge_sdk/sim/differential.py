@@ -49,5 +49,5 @@ def diff_random(seed: int, n_blocks: int = 60, workdir: str | Path | None = None
         work.mkdir(parents=True, exist_ok=True)
         src = work / f"rand_{seed}.S"
         src.write_text(randprog.generate(seed, n_blocks))
-        elf = compile_elf([src], work / f"rand_{seed}.elf", isa="xedge")
+        elf = compile_elf([src], work / f"rand_{seed}.elf", isa="xdec")
         return diff_elf(elf, work)

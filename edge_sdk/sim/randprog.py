@@ -101,6 +101,12 @@ class _Gen:
             self.emit(f"{insn.directive} {self.reg()}, {self.src()}, {self.src()}")
             return
         size = spec.width_bytes(insn)
+        if insn.fmt == "RS":  # decimating load: any offsets register, any selector; displacement <= 255
+            rd = self.reg()
+            self.emit(f"addi x{PTR}, x{BASE}, {rng.randrange(0, DATA_BYTES - 256)}")
+            for _ in range(rng.choice([1, 1, 2, 4])):  # several in a row into one rd: back-to-back load-use
+                self.emit(f"{insn.directive} {rng.randrange(128)}, {rd}, x{PTR}, {self.src()}")
+            return
         if insn.fmt == "R":  # base + index
             self.emit(f"li x{PTR}, {self.offset(size)}")
             self.emit(f"{insn.directive} {self.reg()}, x{BASE}, x{PTR}")

@@ -9,7 +9,8 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from edge_sdk.errors import EdgeSdkError
-from edge_sdk.platform import MemoryMap
+from edge_sdk.platform import EXT_SYMBOL_PREFIX, MemoryMap
+from riscv_ext.spec import EXTENSIONS
 
 TRAP_CAUSES = {0: "instruction address misaligned", 1: "instruction access fault", 2: "illegal instruction",
                3: "breakpoint", 4: "load address misaligned", 5: "load access fault",
@@ -54,7 +55,8 @@ class SimResult:
 
 
 def check_elf(path: str | Path, mem: MemoryMap) -> dict[str, int]:
-    """Validate an ELF for the platform; return its tohost/fromhost addresses."""
+    """Validate an ELF for the platform; return its tohost/fromhost addresses and, under "extensions", a
+    bit set of the custom extensions it was built for (use `extensions_of`)."""
     path = Path(path)
     if not path.is_file():
         raise EdgeSdkError(f"ELF file '{path}' does not exist; build one with `edge-sdk cc SRC.c -o {path}`")
@@ -73,6 +75,8 @@ def check_elf(path: str | Path, mem: MemoryMap) -> dict[str, int]:
                     raise EdgeSdkError(f"'{path}' has no '{name}' symbol, so it cannot exit or print: link it "
                                        "with the edge-sdk runtime (`edge-sdk cc`)")
                 syms[name] = found[0]["st_value"]
+            syms["extensions"] = sum(1 << k for k, ext in enumerate(EXTENSIONS)
+                                     if symtab.get_symbol_by_name(EXT_SYMBOL_PREFIX + ext))
             top = symtab.get_symbol_by_name("__stack_top")
             if top and not mem.dmem_base < top[0]["st_value"] <= mem.dmem_base + mem.dmem_bytes:
                 raise EdgeSdkError(f"'{path}' puts its stack at 0x{top[0]['st_value']:08x}, outside the data memory "
@@ -91,6 +95,11 @@ def check_elf(path: str | Path, mem: MemoryMap) -> dict[str, int]:
             return syms
     except ELFError as err:
         raise EdgeSdkError(f"'{path}' is not a valid ELF file ({err}); build one with `edge-sdk cc`") from None
+
+
+def extensions_of(syms: dict[str, int]) -> tuple[str, ...]:
+    """The custom extensions an ELF checked by `check_elf` was built for, e.g. ("xedge", "xdec")."""
+    return tuple(ext for k, ext in enumerate(EXTENSIONS) if syms["extensions"] >> k & 1)
 
 
 def parse_reports(console: str) -> tuple[str, dict[str, int] | None, Trap | None]:

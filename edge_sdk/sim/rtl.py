@@ -12,14 +12,14 @@ from pathlib import Path
 from edge_sdk.build import BUILD, cached_build
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import MemoryMap
-from edge_sdk.sim.result import EVENT_NAMES, SimResult, check_elf, parse_reports
+from edge_sdk.sim.result import EVENT_NAMES, SimResult, check_elf, extensions_of, parse_reports
 
 ROOT = Path(__file__).resolve().parents[2]
 RTL = ROOT / "hw" / "rtl"
 HARNESS = ROOT / "hw" / "sim" / "edge_sim_main.cpp"
 # Packages first, then every module; one module per file, file name = module name.
 RTL_SOURCES = ("edge_core_pkg.sv", "edge_insn_pkg.sv", "edge_alu.sv", "edge_compressed_decoder.sv",
-               "edge_xedge_decoder.sv", "edge_decoder.sv", "edge_dotp.sv", "edge_loop_unit.sv", "edge_muldiv.sv", "edge_regfile.sv",
+               "edge_xedge_decoder.sv", "edge_decoder.sv", "edge_decimate.sv", "edge_dotp.sv", "edge_loop_unit.sv", "edge_muldiv.sv", "edge_regfile.sv",
                "edge_csr.sv", "edge_core.sv", "edge_imem.sv", "edge_dmem.sv", "edge_soc.sv")
 
 
@@ -51,16 +51,18 @@ def lint() -> None:
         raise EdgeSdkError("verilator --lint-only -Wall is not clean on hw/rtl:\n" + proc.stderr.strip())
 
 
-def simulator(mem: MemoryMap) -> Path:
-    """The Verilated SoC for `mem`, built if missing (about a minute on 2 cores)."""
+def simulator(mem: MemoryMap, xdec: bool = False) -> Path:
+    """The Verilated SoC for `mem`, built if missing (about a minute on 2 cores): the xedge core, or with
+    `xdec` the core with the sparse extension."""
     sources = rtl_paths() + [HARNESS]
+    core = "xdec" if xdec else "xedge"
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + repr(mem).encode()).hexdigest()[:12]
-    out = BUILD / "rtl" / f"edge-rtl-sim-{mem.name}-{digest}"
-    workdir = BUILD / "rtl" / f"obj-{mem.name}-{digest}"
+    out = BUILD / "rtl" / f"edge-rtl-sim-{mem.name}-{core}-{digest}"
+    workdir = BUILD / "rtl" / f"obj-{mem.name}-{core}-{digest}"
 
     def command(tmp: Path) -> list[str]:
         params = [f"-G{k}={v}" if not k.endswith("Base") else f"-G{k}=32'h{v:08x}"
-                  for k, v in mem.rtl_parameters().items()]
+                  for k, v in mem.rtl_parameters().items()] + [f"-GEnableXdec={int(xdec)}"]
         return ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast",
                 "--x-initial", "fast", "--noassert", "-Wno-fatal", "--top-module", "edge_soc",
                 "-CFLAGS", "-std=c++20 -O2", "--Mdir", str(workdir), *params,
@@ -73,8 +75,8 @@ def run(elf: str | Path, mem: MemoryMap, max_cycles: int | None = None, trace: s
         timeout_s: float | None = None) -> SimResult:
     """Run an ELF on the cycle-accurate RTL."""
     elf = Path(elf)
-    check_elf(elf, mem)
-    cmd = [str(simulator(mem))]
+    syms = check_elf(elf, mem)
+    cmd = [str(simulator(mem, xdec="xdec" in extensions_of(syms)))]
     if max_cycles:
         cmd += ["--max-cycles", str(max_cycles)]
     if trace is not None:

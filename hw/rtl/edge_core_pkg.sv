@@ -6,9 +6,9 @@ package edge_core_pkg;
   } alu_op_e;
 
   typedef enum logic [1:0] { OpASrc1, OpAPc, OpAZero } op_a_sel_e;
-  typedef enum logic [0:0] { OpBSrc2, OpBImm } op_b_sel_e;
+  typedef enum logic [1:0] { OpBSrc2, OpBImm, OpBDlb } op_b_sel_e;  // OpBDlb: decimating-load displacement
 
-  typedef enum logic [2:0] { ResAlu, ResMulDiv, ResDotp, ResCsr, ResPcNext } res_sel_e;
+  typedef enum logic [2:0] { ResAlu, ResMulDiv, ResDotp, ResCsr, ResPcNext, ResRd } res_sel_e;
 
   // Exception causes (mcause).
   localparam logic [4:0] CauseFetchFault   = 5'd1;
@@ -41,6 +41,8 @@ package edge_core_pkg;
     logic [1:0]  mem_size;     // 0 byte, 1 half, 2 word
     logic        mem_unsigned;
     logic        mem_post_inc; // address = rs1, base += imm
+    logic        dlb_merge;    // decimating load: rd = (rd >> 8) | byte << 24
+    logic [2:0]  dlb_bits;     // its offset-field width log2(M)
     logic        branch;
     logic [2:0]  branch_cond;  // funct3 of the branch
     logic        jal;

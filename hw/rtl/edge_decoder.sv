@@ -1,10 +1,11 @@
-// Instruction decoder: RV32IM + Zicsr + the xedge custom instructions (decode constants generated from
-// riscv_ext/spec.py into edge_insn_pkg).
+// Instruction decoder: RV32IM + Zicsr + the custom instructions of xedge and xdec (decode constants,
+// access sizes and extension membership generated from riscv_ext/spec.py into edge_insn_pkg).
 module edge_decoder
   import edge_core_pkg::*;
   import edge_insn_pkg::*;
 #(
-  parameter bit EnableXedge = 1'b1  // 0: the custom instructions are illegal (the baseline core)
+  parameter bit EnableXedge = 1'b1,  // 0: the custom instructions are illegal (the baseline core)
+  parameter bit EnableXdec = 1'b1    // 0: the decimating loads are illegal (the xedge core)
 ) (
   input  logic [31:0] instr_i,
   output decoded_t    dec_o
@@ -36,7 +37,7 @@ module edge_decoder
     .cls_mem_o (cls_mem),
     .cls_loop_o(cls_loop)
   );
-  assign xop = EnableXedge ? xop_raw : XOP_NONE;
+  assign xop = (EnableXedge && (EnableXdec || !xop_in_xdec(xop_raw))) ? xop_raw : XOP_NONE;
 
   // Access size / signedness from a base-ISA load/store width code.
   function automatic logic width_ok(logic [2:0] code, logic is_load);
@@ -72,27 +73,41 @@ module edge_decoder
         dec_o.rd_we = 1'b1;
         dec_o.dotp_unsigned_a = xop == XOP_SDOTUSP_B;
         dec_o.res = ResDotp;
-      end else if (dec_o.cls_loop) begin
+      end else if (opcode == OpCustom3) begin  // bdnz
         dec_o.use_rs1 = 1'b1;
         dec_o.rs1_we = 1'b1;
         dec_o.loop_close = 1'b1;
         dec_o.imm = imm_b;
-      end else if (instr_i[6:0] == 7'b0001011) begin  // register + register load (custom-0, R)
+      end else if (xop_in_xdec(xop)) begin  // decimating load: rs1 + displacement(rs2, sel), merged into rd
+        dec_o.use_rs1 = 1'b1;
+        dec_o.use_rs2 = 1'b1;
+        dec_o.use_rd = 1'b1;
+        dec_o.rd_we = 1'b1;
+        dec_o.load = 1'b1;
+        dec_o.op_b = OpBDlb;
+        dec_o.res = ResRd;
+        dec_o.dlb_merge = 1'b1;
+        dec_o.dlb_bits = xop_dlb_bits(xop);
+        dec_o.mem_size = xop_mem_size(xop);
+        dec_o.mem_unsigned = xop_mem_unsigned(xop);
+      end else if (opcode == OpCustom0) begin  // register + register load
         dec_o.use_rs1 = 1'b1;
         dec_o.use_rs2 = 1'b1;
         dec_o.rd_we = 1'b1;
         dec_o.load = 1'b1;
         dec_o.op_b = OpBSrc2;
-        dec_o.mem_size = funct7[1:0];
-        dec_o.mem_unsigned = funct7[2];
+        dec_o.mem_size = xop_mem_size(xop);
+        dec_o.mem_unsigned = xop_mem_unsigned(xop);
       end else begin  // post-increment load (I) or store (S)
         dec_o.use_rs1 = 1'b1;
         dec_o.rs1_we = 1'b1;
         dec_o.mem_post_inc = 1'b1;
-        if (opcode == 7'b0101011) begin
+        dec_o.mem_size = xop_mem_size(xop);
+        dec_o.mem_unsigned = xop_mem_unsigned(xop);
+        if (opcode == OpCustom1) begin
           dec_o.load = 1'b1;
           dec_o.rd_we = 1'b1;
-        end else begin
+        end else if (opcode == OpCustom2) begin
           dec_o.store = 1'b1;
           dec_o.use_rs2 = 1'b1;
           dec_o.imm = imm_s;

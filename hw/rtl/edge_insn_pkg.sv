@@ -9,6 +9,12 @@ package edge_insn_pkg;
   localparam int unsigned HpmClassMem = 7;
   localparam int unsigned HpmClassLoop = 8;
 
+  // Major opcodes of the custom spaces.
+  localparam logic [6:0] OpCustom0 = 7'b0001011;
+  localparam logic [6:0] OpCustom1 = 7'b0101011;
+  localparam logic [6:0] OpCustom2 = 7'b1011011;
+  localparam logic [6:0] OpCustom3 = 7'b1111011;
+
   // The custom instructions (edge_xedge_decoder tells which one a word encodes).
   typedef enum logic [4:0] {
     XOP_NONE,
@@ -27,7 +33,32 @@ package edge_insn_pkg;
     XOP_SB_PI,
     XOP_SH_PI,
     XOP_SW_PI,
-    XOP_BDNZ
+    XOP_BDNZ,
+    XOP_DLB_M4,
+    XOP_DLB_M8,
+    XOP_DLB_M16
   } xop_e;
+
+  // Access size (0 byte, 1 half, 2 word) and zero extension of each memory instruction.
+  function automatic logic [1:0] xop_mem_size(xop_e op);
+    xop_mem_size = (op == XOP_LH_RR || op == XOP_LHU_RR || op == XOP_LH_PI || op == XOP_LHU_PI || op == XOP_SH_PI) ? 2'd1 : (op == XOP_LW_RR || op == XOP_LW_PI || op == XOP_SW_PI) ? 2'd2 : 2'd0;
+  endfunction
+
+  function automatic logic xop_mem_unsigned(xop_e op);
+    xop_mem_unsigned = op == XOP_LBU_RR || op == XOP_LHU_RR || op == XOP_LBU_PI || op == XOP_LHU_PI || op == XOP_DLB_M4 || op == XOP_DLB_M8 || op == XOP_DLB_M16;
+  endfunction
+
+  // Offset-field width log2(M) of each decimating load (0 for every other instruction).
+  function automatic logic [2:0] xop_dlb_bits(xop_e op);
+    xop_dlb_bits = (op == XOP_DLB_M4) ? 3'd2 : (op == XOP_DLB_M8) ? 3'd3 : (op == XOP_DLB_M16) ? 3'd4 : 3'd0;
+  endfunction
+
+  function automatic logic xop_in_xedge(xop_e op);
+    xop_in_xedge = op == XOP_SDOTSP_B || op == XOP_SDOTUSP_B || op == XOP_LB_RR || op == XOP_LH_RR || op == XOP_LW_RR || op == XOP_LBU_RR || op == XOP_LHU_RR || op == XOP_LB_PI || op == XOP_LH_PI || op == XOP_LW_PI || op == XOP_LBU_PI || op == XOP_LHU_PI || op == XOP_SB_PI || op == XOP_SH_PI || op == XOP_SW_PI || op == XOP_BDNZ;
+  endfunction
+
+  function automatic logic xop_in_xdec(xop_e op);
+    xop_in_xdec = op == XOP_DLB_M4 || op == XOP_DLB_M8 || op == XOP_DLB_M16;
+  endfunction
 
 endpackage

@@ -6,7 +6,8 @@ module edge_soc
   parameter logic [31:0] ImemBase = 32'h8000_0000,
   parameter int unsigned ImemBytes = 512 * 1024,
   parameter logic [31:0] DmemBase = 32'h9000_0000,
-  parameter int unsigned DmemBytes = 16 * 1024 * 1024
+  parameter int unsigned DmemBytes = 16 * 1024 * 1024,
+  parameter bit EnableXdec = 1'b1  // the core with the sparse extension (0: the xedge core)
 ) (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -38,7 +39,8 @@ module edge_soc
     .ImemBase (ImemBase),
     .ImemBytes(ImemBytes),
     .DmemBase (DmemBase),
-    .DmemBytes(DmemBytes)
+    .DmemBytes(DmemBytes),
+    .EnableXdec(EnableXdec)
   ) u_core (
     .clk_i,
     .rst_ni,

@@ -27,9 +27,12 @@ module edge_xedge_decoder
     if ((instr_i & 32'h0000707f) == 32'h0000105b) xop_o = XOP_SH_PI;
     if ((instr_i & 32'h0000707f) == 32'h0000205b) xop_o = XOP_SW_PI;
     if ((instr_i & 32'h01f0707f) == 32'h0000007b) xop_o = XOP_BDNZ;
+    if ((instr_i & 32'h0000707f) == 32'h0000100b) xop_o = XOP_DLB_M4;
+    if ((instr_i & 32'h0000707f) == 32'h0000200b) xop_o = XOP_DLB_M8;
+    if ((instr_i & 32'h0000707f) == 32'h0000300b) xop_o = XOP_DLB_M16;
   end
 
   assign cls_simd_o = xop_o == XOP_SDOTSP_B || xop_o == XOP_SDOTUSP_B;
-  assign cls_mem_o = xop_o == XOP_LB_RR || xop_o == XOP_LH_RR || xop_o == XOP_LW_RR || xop_o == XOP_LBU_RR || xop_o == XOP_LHU_RR || xop_o == XOP_LB_PI || xop_o == XOP_LH_PI || xop_o == XOP_LW_PI || xop_o == XOP_LBU_PI || xop_o == XOP_LHU_PI || xop_o == XOP_SB_PI || xop_o == XOP_SH_PI || xop_o == XOP_SW_PI;
+  assign cls_mem_o = xop_o == XOP_LB_RR || xop_o == XOP_LH_RR || xop_o == XOP_LW_RR || xop_o == XOP_LBU_RR || xop_o == XOP_LHU_RR || xop_o == XOP_LB_PI || xop_o == XOP_LH_PI || xop_o == XOP_LW_PI || xop_o == XOP_LBU_PI || xop_o == XOP_LHU_PI || xop_o == XOP_SB_PI || xop_o == XOP_SH_PI || xop_o == XOP_SW_PI || xop_o == XOP_DLB_M4 || xop_o == XOP_DLB_M8 || xop_o == XOP_DLB_M16;
   assign cls_loop_o = xop_o == XOP_BDNZ;
 endmodule

@@ -120,6 +120,18 @@ async def dotp_random(dut):
 
 
 @cocotb.test()
+async def decimate_random(dut):
+    """The decimating load's displacement against golden.dlb_address, every M and selector, random offsets."""
+    rng = random.Random(5)
+    for _ in range(N_RANDOM):
+        m = rng.choice(list(spec.DLB_M.values()))
+        offsets, sel = operand(rng), rng.randrange(128)
+        dut.offsets_i.value, dut.sel_i.value, dut.bits_i.value = offsets, sel, m.bit_length() - 1
+        await Timer(1, unit="ns")
+        assert int(dut.disp_o.value) == golden.dlb_address(0, offsets, sel, m), (hex(offsets), sel, m)
+
+
+@cocotb.test()
 async def loop_unit_random(dut):
     rng = random.Random(3)
     for counter in [0, 1, 2, M32] + [operand(rng) for _ in range(N_RANDOM)]:
@@ -151,7 +163,9 @@ async def decoder_custom_random(dut):
             assert f("load") == int(insn.fmt != "S") and f("store") == int(insn.fmt == "S")
             assert [1, 2, 4][f("mem_size")] == spec.width_bytes(insn)
             assert f("mem_unsigned") == int(spec.is_unsigned_load(insn))
-            assert f("mem_post_inc") == int(insn.fmt in "IS")
+            assert f("mem_post_inc") == int(insn.fmt in ("I", "S"))
+            assert f("dlb_merge") == int(insn.fmt == "RS")
+            assert f("dlb_bits") == (spec.DLB_M[insn.name].bit_length() - 1 if insn.fmt == "RS" else 0)
         imm = {"I": golden.imm_i, "S": golden.imm_s, "B": golden.imm_b}.get(insn.fmt)
         if imm is not None:
             assert f("imm") == imm(word) & M32, insn.name
@@ -186,6 +200,18 @@ async def decoder_base_and_illegal(dut):
             assert got[0] == 1, hex(word)
         else:
             assert got == expected, hex(word)
+
+
+@cocotb.test()
+async def decoder_without_xdec(dut):
+    """The xedge core (EnableXdec = 0): every xdec instruction is illegal, every xedge one still decodes."""
+    rng = random.Random(6)
+    fields = struct_fields()
+    for _ in range(N_RANDOM // 4):
+        insn = rng.choice(spec.INSNS)
+        dut.instr_i.value = insn.match | (rng.getrandbits(32) & ~insn.mask & M32)
+        await Timer(1, unit="ns")
+        assert field(int(dut.dec_o.value), fields, "illegal") == int(insn.ext == "xdec"), insn.name
 
 
 async def _reset(dut):
