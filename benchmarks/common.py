@@ -30,6 +30,12 @@ def write_result(name: str, data: dict) -> Path:
     return out
 
 
+def load_json(name: str) -> dict | None:
+    """benchmarks/results/<name>.json, or None if that benchmark has not been run."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def source_digest(folder: str, suffixes=(".py", ".yaml")) -> str:
     """A digest of the sources under `folder` (relative to the repository root): a journal resumes only the rows
     that the same code produced."""

@@ -2,16 +2,10 @@
 number in it is the one a benchmark program wrote."""
 from __future__ import annotations
 
-import json
-
-from common import RESULTS, ROOT
+from common import ROOT
+from common import load_json as load
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-
-
-def load(name: str) -> dict | None:
-    path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
 
 
 def runtime_rows(result: dict, methods: tuple[str, ...], budget: str, anchors: str) -> list[str]:
@@ -62,6 +56,25 @@ def table() -> str:
                      f"xedge; {b['transistors']:,} / {b['cells']:,} RV32IMC only "
                      f"(+{ar['xedge_overhead']['transistors']:.0%}) | baseline for the sparse extension | "
                      f"`{ar['command']}` |")
+    if ar and "xdec_overhead" in ar:
+        x = ar["with_xedge_xdec"]
+        lines.append(f"| sparse extension xdec: area of the xdec core over the xedge core | {x['transistors']:,} vs "
+                     f"{f['transistors']:,} transistors (+{ar['xdec_overhead']['transistors']:.1%}), {x['cells']:,} vs "
+                     f"{f['cells']:,} cells | <= 4% (paper: 5%) | `{ar['command']}` |")
+    kb = load("kernels")
+    if kb:
+        rows, s = kb["rows"], kb["summary"]
+        big = [r for r in rows if r["variant"] == "dense" and r["op"] == "conv" and r["macs"] >= 4_000_000]
+        if big:
+            mpc = [r["macs"] / r["cycles"] for r in big]
+            lines.append(f"| dense conv kernel (im2col + 2x4 SIMD matmul) on the RTL, {len(big)} layers >= 4 M MACs | "
+                         f"{min(mpc):.2f}-{max(mpc):.2f} MAC/cycle | >= 1.7 MAC/cycle | `{kb['command']}` |")
+        anchors = {"conv 1:8": "paper: 2.1x (sw); target 2.5x", "fc 1:16": "paper: 3.4x (sw); target 4x"}
+        for key, entry in s.items():
+            lines.append(f"| N:M {key} layers on the RTL ({entry['layers']}): speedup over dense, sparse sw / with xdec "
+                         f"| sw max {entry['sw_max']:.2f}x mean {entry['sw_mean']:.2f}x; xdec max {entry['ext_max']:.2f}x "
+                         f"mean {entry['ext_mean']:.2f}x (xdec over sw up to {entry['ext_over_sw_max']:.2f}x); all exact: "
+                         f"{kb['all_exact']} | {anchors.get(key, 'paper: xdec up to 1.9x over sw')} | `{kb['command']}` |")
     df = load("differential_soak")
     if df:
         lines.append(f"| differential soak, Spike vs RTL commit traces | {df['programs']} random programs, "

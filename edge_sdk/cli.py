@@ -32,6 +32,25 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     return r.exit_code
 
 
+def _cmd_bench_kernels(args: argparse.Namespace) -> int:
+    from edge_sdk import kernel_bench
+    if args.list:
+        for layer in kernel_bench.LAYERS.values():
+            print(f"{layer.name:28} {layer.op:4} {layer.macs:>11,} MACs, reduction {layer.reduction}")
+        return 0
+    split = lambda text: [t for t in text.split(",") if t] if text else None  # noqa: E731
+    rows = kernel_bench.sweep(split(args.layers), split(args.patterns), args.sim)
+    dense = {r["layer"]: r for r in rows if r["variant"] == "dense"}
+    measure = "cycles" if args.sim == "rtl" else "instructions"
+    for r in rows:
+        base = dense[r["layer"]][measure]
+        print(f"{r['layer']:28} {r['pattern']:6} {r['variant']:6} {r[measure]:>11,} {measure}  "
+              f"{base / r[measure]:5.2f}x dense  exact {r['exact']}")
+    if args.json:
+        write_json({"sim": args.sim, "rows": rows}, args.json)
+    return 0 if all(r["exact"] for r in rows) else 1
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from edge_sdk.demo import run_demo
     run_demo()
@@ -149,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("sources", nargs="+", help="C or assembly sources")
     cc.add_argument("-o", dest="output", required=True, help="output ELF")
     cc.add_argument("-O", dest="opt", default="2", choices=["0", "1", "2", "3", "s"], help="optimisation level")
-    cc.add_argument("--isa", default="xedge", choices=ISAS, help="xedge defines EDGE_ISA_XEDGE for kernels")
+    cc.add_argument("--isa", default="xedge", choices=ISAS, help="custom extensions the code may use: xedge (EDGE_ISA_XEDGE), xdec = xedge + the "
+                    "decimating load of the N:M sparse kernels (also EDGE_ISA_XDEC), base = plain RV32IMC")
     cc.add_argument("--memory", default="default", choices=sorted(MEMORY_MAPS), help="memory configuration")
     cc.set_defaults(func=_cmd_cc)
 
@@ -216,6 +236,19 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("--json", default=None, help="write the results to this JSON file")
     le.add_argument("--plot", default=None, help="host training: plot test accuracy per epoch to this PNG")
     le.set_defaults(func=_cmd_learn)
+
+    bench = sub.add_parser("bench", help="benchmarks of the MCU kernels")
+    benchs = bench.add_subparsers(dest="bench_command", required=True)
+    bk = benchs.add_parser("kernels", help="dense vs N:M sparse (software, xdec) layer kernels, cycles from the RTL",
+                           epilog="example: edge-sdk bench kernels --layers resnet8-stack3-conv --patterns 1:8 "
+                                  "--json out.json")
+    bk.add_argument("--sim", choices=("rtl", "spike"), default="rtl",
+                    help="rtl: cycles (default); spike: instruction counts only")
+    bk.add_argument("--layers", help="comma-separated layer names (default: all; see --list)")
+    bk.add_argument("--patterns", help="comma-separated N:M patterns (default: 1:4,1:8,1:16,2:8,2:16,4:16)")
+    bk.add_argument("--json", help="write {\"rows\": [...]} here")
+    bk.add_argument("--list", action="store_true", help="name the layers and exit")
+    bk.set_defaults(func=_cmd_bench_kernels)
 
     npu = sub.add_parser("npu", help="edge-NPU models: attention dataflows on a YAML-described NPU")
     npus = npu.add_subparsers(dest="npu_command", required=True)

@@ -12,8 +12,10 @@ Storage, per row (every row starts on a 32-bit boundary):
              group holds exactly N entries and the inner loop has no data-dependent branch. The row is padded
              with zero bytes to `value_stride` = nnz rounded up to 4 bytes (one SIMD word = 4 entries).
     offsets  one log2(M)-bit field per entry: its position inside its group (0..M-1). Fields are packed
-             LSB-first into 32-bit little-endian words, F = 32 // log2(M) fields a word (16, 10 or 8) and
-             never split across words; `offset_stride` = ceil(nnz / F) words a row, unused fields zero.
+             LSB-first into 32-bit little-endian words, F fields a word and never split across words:
+             F = 16 for M = 4, 8 for M = 8 and M = 16 (the most that fit, rounded down to whole SIMD words
+             of 4 entries: for M = 8 a word carries 24 bits of offsets, 8 bits stay zero, so that one word
+             always feeds whole dot products); `offset_stride` = ceil(nnz / F) words a row, unused fields zero.
 
 Why this layout: entry e of a row reads the activation at group(e) * M + offset(e). Inside one offsets word,
 field j belongs to group (j // N) of that word, so the word's first activation (its "base") advances by
@@ -51,7 +53,7 @@ class Pattern:
 
     @property
     def fields_per_word(self) -> int:
-        return 32 // self.bits
+        return 32 // self.bits // 4 * 4
 
     @property
     def groups_per_word(self) -> int:

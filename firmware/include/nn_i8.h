@@ -1,0 +1,61 @@
+/* int8 neural-network layer kernels: int8 activations and weights, int32 accumulation, per-channel
+   requantization to int8.
+
+   Layouts: activations HWC (channels fastest); conv weights (Cout, Kh, Kw, Cin), one row of K = Kh*Kw*Cin per
+   output channel (the im2col row). Dense weights rows are `row_stride` bytes apart (K rounded up to 4 for the
+   SIMD kernels, zero filled). N:M sparse weights are in the packed format of riscv_ext/nm_format.py
+   (values + packed log2(M)-bit offsets, see nm_format.h).
+
+   Requantization of output channel c (the arithmetic of riscv_ext/nm_format's users, edge_sdk/kernel_bench.py):
+     y = clamp(((int64)(acc + bias[c]) * mult[c] + 2^(shift[c]-1)) >> shift[c]) + out_zp, act_min, act_max)
+   bias has -in_zp * sum(w) folded in; padding reads in_zp; act_min/act_max carry ReLU / ReLU6.
+
+   Variants: *_ref plain C (the reference every other variant equals bit for bit); *_xedge the dense
+   SIMD kernels (im2col + 2x4-blocked matmul); *_nm_sw N:M sparse on xedge (decimating im2col, dense SIMD dot
+   product); *_nm_xdec N:M sparse with the xdec decimating loads. */
+#ifndef NN_I8_H
+#define NN_I8_H
+
+#include <stdint.h>
+
+#include "nm_format.h"
+
+typedef struct {
+  int h, w, cin, cout, kh, kw, stride, pad;  /* input h x w x cin; symmetric zero-point padding */
+} conv_shape_t;
+
+typedef struct {
+  const int32_t *bias, *mult, *shift;  /* per output channel */
+  int32_t in_zp, out_zp, act_min, act_max;
+} quant_t;
+
+static inline int conv_out_h(const conv_shape_t *s) { return (s->h + 2 * s->pad - s->kh) / s->stride + 1; }
+static inline int conv_out_w(const conv_shape_t *s) { return (s->w + 2 * s->pad - s->kw) / s->stride + 1; }
+
+static inline int8_t requantize(int32_t acc, int c, const quant_t *q) {
+  int64_t v = (int64_t)(acc + q->bias[c]) * q->mult[c];
+  int32_t y = (int32_t)((v + ((int64_t)1 << (q->shift[c] - 1))) >> q->shift[c]) + q->out_zp;
+  return (int8_t)(y < q->act_min ? q->act_min : (y > q->act_max ? q->act_max : y));
+}
+
+/* Bytes of scratch the optimized conv kernels need (im2col rows + decimated rows + accumulators). */
+int conv2d_scratch_bytes(const conv_shape_t *s);
+
+void conv2d_i8_ref(const int8_t *in, const int8_t *w, int row_stride, int8_t *out, const conv_shape_t *s,
+                   const quant_t *q);
+void conv2d_i8_xedge(const int8_t *in, const int8_t *w, int row_stride, int8_t *out, const conv_shape_t *s,
+                     const quant_t *q, void *scratch);
+void conv2d_nm_i8_ref(const int8_t *in, const nm_weights_t *w, int8_t *out, const conv_shape_t *s, const quant_t *q);
+void conv2d_nm_i8_sw(const int8_t *in, const nm_weights_t *w, int8_t *out, const conv_shape_t *s, const quant_t *q,
+                     void *scratch);
+void conv2d_nm_i8_xdec(const int8_t *in, const nm_weights_t *w, int8_t *out, const conv_shape_t *s,
+                       const quant_t *q, void *scratch);
+
+/* Fully connected: y[cout] = W[cout][k] x[k] (batch 1). */
+void fc_i8_ref(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, int k, int cout, const quant_t *q);
+void fc_i8_xedge(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, int k, int cout, const quant_t *q);
+void fc_nm_i8_ref(const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q);
+void fc_nm_i8_sw(const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q, void *scratch);
+void fc_nm_i8_xdec(const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q);
+
+#endif /* NN_I8_H */

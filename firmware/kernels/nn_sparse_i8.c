@@ -1,0 +1,291 @@
+/* N:M sparse int8 conv2d and fully-connected kernels (packed format: nm_format.h; layouts: nn_i8.h).
+
+   conv2d_nm_i8_sw (xedge, no new instructions): im2col of four output pixels, then per output channel a
+   decimating im2col (only the activations that line up with the channel's stored entries are copied, into
+   four dense rows of nnz bytes), then a dense SIMD dot product of the values with each decimated row.
+   conv2d_nm_i8_xdec: the same four im2col rows, but the decimating load dlb.m* fetches each selected byte
+   straight into a SIMD operand (offset decode + address + load + pack in one instruction): per output channel
+   and four entries, four dlb per pixel and one dot product, no decimated copy.
+   fc_nm_i8_sw / fc_nm_i8_xdec: the same for a vector (batch 1); xdec does two output channels at a time so that
+   consecutive decimating loads never wait for each other.
+   Every kernel specialises its inner loop per pattern (N, M constant), so field positions are immediates. */
+#include <stdint.h>
+
+#include "edge_insn.h"
+#include "nn_i8.h"
+
+#define INLINE static inline __attribute__((always_inline))
+#define PIXELS 4  /* output pixels a conv block computes */
+
+void conv2d_im2col_row(const int8_t *in, int8_t *row, int len, int p, const conv_shape_t *s, int32_t in_zp);
+
+/* Reduction index of entry e, with N and M known at compile time (divisions become shifts). */
+INLINE int column(const int n, const int m, const uint32_t *o, int e) {
+  const int f = NM_FIELDS(m);
+  return (e / n) * m + (int)((o[e / f] >> ((e % f) * NM_BITS(m))) & (uint32_t)(m - 1));
+}
+
+/* Entries from..nnz of one row against activations `act`, N and M constant. */
+INLINE int32_t dot_tail(const int n, const int m, const int8_t *v, const uint32_t *o, const int8_t *act, int from,
+                        int nnz) {
+  int32_t acc = 0;
+  for (int e = from; e < nnz; ++e) acc += (int32_t)v[e] * act[column(n, m, o, e)];
+  return acc;
+}
+
+/* Dot product of a row's stored entries with activations `act` (the row's reduction axis), plain C. */
+static int32_t nm_dot_ref(const nm_weights_t *w, int row, const int8_t *act, int from) {
+  const int8_t *v = w->values + row * w->value_stride;
+  const uint32_t *o = w->offsets + row * w->offset_stride;
+  int32_t acc = 0;
+  for (int e = from; e < nm_nnz(w); ++e) acc += (int32_t)v[e] * act[nm_column(o, e, w->n, w->m)];
+  return acc;
+}
+
+void conv2d_nm_i8_ref(const int8_t *in, const nm_weights_t *w, int8_t *out, const conv_shape_t *s,
+                      const quant_t *q) {
+  int ho = conv_out_h(s), wo = conv_out_w(s);
+  for (int oy = 0; oy < ho; ++oy)
+    for (int ox = 0; ox < wo; ++ox)
+      for (int c = 0; c < s->cout; ++c) {
+        const int8_t *v = w->values + c * w->value_stride;
+        const uint32_t *o = w->offsets + c * w->offset_stride;
+        int32_t acc = 0;
+        for (int e = 0; e < nm_nnz(w); ++e) {
+          int col = nm_column(o, e, w->n, w->m), tap = col / s->cin, ci = col % s->cin;
+          int iy = oy * s->stride - s->pad + tap / s->kw, ix = ox * s->stride - s->pad + tap % s->kw;
+          int inside = iy >= 0 && iy < s->h && ix >= 0 && ix < s->w;
+          acc += (int32_t)v[e] * (inside ? in[(iy * s->w + ix) * s->cin + ci] : q->in_zp);
+        }
+        out[(oy * wo + ox) * s->cout + c] = requantize(acc, c, q);
+      }
+}
+
+void fc_nm_i8_ref(const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q) {
+  for (int c = 0; c < w->rows; ++c) y[c] = requantize(nm_dot_ref(w, c, x, 0), c, q);
+}
+
+/* The four im2col rows (stride k) of output pixels p .. p+3; past the last pixel the last row is repeated. */
+static int im2col_block(const int8_t *in, int8_t *rows, int p, int pixels, const conv_shape_t *s, int32_t in_zp) {
+  int k = s->kh * s->kw * s->cin, valid = pixels - p < PIXELS ? pixels - p : PIXELS;
+  for (int r = 0; r < PIXELS; ++r)
+    conv2d_im2col_row(in, rows + r * k, k, p + (r < valid ? r : valid - 1), s, in_zp);
+  return valid;
+}
+
+#define PATTERN_SWITCH(w, CALL)                                       \
+  switch ((w)->n * 100 + (w)->m) {                                    \
+    case 104: CALL(1, 4); break;                                      \
+    case 108: CALL(1, 8); break;                                      \
+    case 116: CALL(1, 16); break;                                     \
+    case 208: CALL(2, 8); break;                                      \
+    case 216: CALL(2, 16); break;                                     \
+    default: CALL(4, 16); break;                                      \
+  }
+
+#ifdef EDGE_ISA_XEDGE
+/* ---------------------------------------------------------------- software: decimating im2col */
+
+/* Copy, for each of P rows, the activation under every stored entry of weight row `o`: d[p][e]. */
+INLINE void decimate(const int P, const int n, const int m, const uint32_t *o, int nnz, const int8_t *rows,
+                     int row_stride, int8_t *d, int d_stride) {
+  const int f = NM_FIELDS(m), bits = NM_BITS(m);
+  const uint32_t *row_offsets = o;
+  int e = 0;
+  const int8_t *group = rows;
+  while (e + f <= nnz) {
+    uint32_t word = *o++;
+#pragma GCC unroll 16
+    for (int j = 0; j < f; ++j) {
+      int col = (j / n) * m + (int)((word >> (j * bits)) & (uint32_t)(m - 1));
+#pragma GCC unroll 4
+      for (int p = 0; p < P; ++p) d[p * d_stride + e + j] = group[p * row_stride + col];
+    }
+    e += f;
+    group += f / n * m;
+  }
+  for (; e < nnz; ++e) {
+    int col = column(n, m, row_offsets, e);
+    for (int p = 0; p < P; ++p) d[p * d_stride + e] = rows[p * row_stride + col];
+  }
+}
+
+/* acc[p] = values . d[p] over `words` SIMD words. */
+INLINE void dot_rows(const int P, const int8_t *values, const int8_t *d, int d_stride, int words, int32_t *acc) {
+  const uint32_t *v = (const uint32_t *)values;
+  int32_t a[PIXELS] = {0};
+  for (int i = 0; i < words; ++i) {
+    uint32_t wv = v[i];
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) EDGE_SDOTSP_B(a[p], ((const uint32_t *)(d + p * d_stride))[i], wv);
+  }
+  for (int p = 0; p < P; ++p) acc[p] = a[p];
+}
+
+INLINE void conv_sw(const int n, const int m, const int8_t *in, const nm_weights_t *w, int8_t *out,
+                    const conv_shape_t *s, const quant_t *q, int8_t *rows) {
+  int pixels = conv_out_h(s) * conv_out_w(s), k = s->kh * s->kw * s->cin, nnz = nm_nnz(w);
+  int8_t *d = rows + PIXELS * k;
+  for (int p = 0; p < pixels; p += PIXELS) {
+    int valid = im2col_block(in, rows, p, pixels, s, q->in_zp);
+    for (int c = 0; c < s->cout; ++c) {
+      int32_t acc[PIXELS];
+      decimate(PIXELS, n, m, w->offsets + c * w->offset_stride, nnz, rows, k, d, w->value_stride);
+      dot_rows(PIXELS, w->values + c * w->value_stride, d, w->value_stride, w->value_stride / 4, acc);
+      for (int r = 0; r < valid; ++r) out[(p + r) * s->cout + c] = requantize(acc[r], c, q);
+    }
+  }
+}
+
+void conv2d_nm_i8_sw(const int8_t *in, const nm_weights_t *w, int8_t *out, const conv_shape_t *s, const quant_t *q,
+                     void *scratch) {
+#define CONV_SW(N, M) conv_sw(N, M, in, w, out, s, q, (int8_t *)scratch)
+  PATTERN_SWITCH(w, CONV_SW)
+#undef CONV_SW
+}
+
+INLINE void fc_sw(const int n, const int m, const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q,
+                  int8_t *d) {
+  for (int c = 0; c < w->rows; ++c) {
+    int32_t acc;
+    decimate(1, n, m, w->offsets + c * w->offset_stride, nm_nnz(w), x, 0, d, w->value_stride);
+    dot_rows(1, w->values + c * w->value_stride, d, w->value_stride, w->value_stride / 4, &acc);
+    y[c] = requantize(acc, c, q);
+  }
+}
+
+void fc_nm_i8_sw(const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q, void *scratch) {
+#define FC_SW(N, M) fc_sw(N, M, x, w, y, q, (int8_t *)scratch)
+  PATTERN_SWITCH(w, FC_SW)
+#undef FC_SW
+}
+#else
+void conv2d_nm_i8_sw(const int8_t *in, const nm_weights_t *w, int8_t *out, const conv_shape_t *s, const quant_t *q,
+                     void *scratch) {
+  (void)scratch;
+  conv2d_nm_i8_ref(in, w, out, s, q);
+}
+
+void fc_nm_i8_sw(const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q, void *scratch) {
+  (void)scratch;
+  fc_nm_i8_ref(x, w, y, q);
+}
+#endif
+
+#ifdef EDGE_ISA_XDEC
+/* ---------------------------------------------------------------- the xdec decimating load */
+
+#define DLB(m, g, base, offsets, sel)                                           \
+  do {                                                                          \
+    if ((m) == 4) EDGE_DLB_M4(g, base, offsets, sel);                           \
+    else if ((m) == 8) EDGE_DLB_M8(g, base, offsets, sel);                      \
+    else EDGE_DLB_M16(g, base, offsets, sel);                                   \
+  } while (0)
+
+/* R weight rows x P activation rows over whole offsets words (F entries, whole SIMD words);
+   acc[r][p] = their dot products. Returns the entries done. */
+INLINE int xdec_rows(const int R, const int P, const int n, const int m, const int8_t *const *values,
+                     const uint32_t *const *offsets, const int8_t *const *act, int nnz, int32_t acc[][PIXELS]) {
+  const int f = NM_FIELDS(m), advance = f / n * m;
+  const int sel_n = (n == 1 ? 0 : (n == 2 ? 1 : 2)) << 4;
+  const uint32_t *v[2], *o[2];
+  const int8_t *b[PIXELS];
+  uint32_t g[2][PIXELS] = {{0}};
+  int32_t a[2][PIXELS] = {{0}};
+  #pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) v[r] = (const uint32_t *)values[r], o[r] = offsets[r];
+  #pragma GCC unroll 4
+  for (int p = 0; p < P; ++p) b[p] = act[p];
+  int chunks = nnz / f;
+  for (int ch = 0; ch < chunks; ++ch) {
+    uint32_t ow[2];
+#pragma GCC unroll 2
+    for (int r = 0; r < R; ++r) ow[r] = o[r][0];
+#pragma GCC unroll 4
+    for (int j = 0; j < f / 4; ++j) {
+      uint32_t wv[2];
+#pragma GCC unroll 2
+      for (int r = 0; r < R; ++r) wv[r] = v[r][j];
+#pragma GCC unroll 4
+      for (int l = 0; l < 4; ++l) {
+#pragma GCC unroll 2
+        for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+          for (int p = 0; p < P; ++p)
+            DLB(m, g[r][p], b[p], ow[r], sel_n | (4 * j + l));
+      }
+#pragma GCC unroll 2
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int p = 0; p < P; ++p) EDGE_SDOTSP_B(a[r][p], g[r][p], wv[r]);
+    }
+    #pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) v[r] += f / 4, o[r] += 1;
+    #pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) b[p] += advance;
+  }
+  #pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) acc[r][p] = a[r][p];
+  return chunks * f;
+}
+
+INLINE void conv_xdec(const int n, const int m, const int8_t *in, const nm_weights_t *w, int8_t *out,
+                      const conv_shape_t *s, const quant_t *q, int8_t *rows) {
+  int pixels = conv_out_h(s) * conv_out_w(s), k = s->kh * s->kw * s->cin, nnz = nm_nnz(w);
+  const int8_t *act[PIXELS] = {rows, rows + k, rows + 2 * k, rows + 3 * k};
+  for (int p = 0; p < pixels; p += PIXELS) {
+    int valid = im2col_block(in, rows, p, pixels, s, q->in_zp);
+    for (int c = 0; c < s->cout; ++c) {
+      const int8_t *values = w->values + c * w->value_stride;
+      const uint32_t *offsets = w->offsets + c * w->offset_stride;
+      int32_t acc[1][PIXELS];
+      int done = xdec_rows(1, PIXELS, n, m, &values, &offsets, act, nnz, acc);
+      for (int r = 0; r < valid; ++r)
+        out[(p + r) * s->cout + c] = requantize(acc[0][r] + dot_tail(n, m, values, offsets, act[r], done, nnz), c, q);
+    }
+  }
+}
+
+void conv2d_nm_i8_xdec(const int8_t *in, const nm_weights_t *w, int8_t *out, const conv_shape_t *s,
+                       const quant_t *q, void *scratch) {
+#define CONV_XDEC(N, M) conv_xdec(N, M, in, w, out, s, q, (int8_t *)scratch)
+  PATTERN_SWITCH(w, CONV_XDEC)
+#undef CONV_XDEC
+}
+
+INLINE void fc_xdec(const int n, const int m, const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q) {
+  int c = 0, nnz = nm_nnz(w);
+  for (; c + 2 <= w->rows; c += 2) {  /* two rows: their decimating loads interleave */
+    const int8_t *values[2] = {w->values + c * w->value_stride, w->values + (c + 1) * w->value_stride};
+    const uint32_t *offsets[2] = {w->offsets + c * w->offset_stride, w->offsets + (c + 1) * w->offset_stride};
+    int32_t acc[2][PIXELS];
+    int done = xdec_rows(2, 1, n, m, values, offsets, &x, nnz, acc);
+    y[c] = requantize(acc[0][0] + dot_tail(n, m, values[0], offsets[0], x, done, nnz), c, q);
+    y[c + 1] = requantize(acc[1][0] + dot_tail(n, m, values[1], offsets[1], x, done, nnz), c + 1, q);
+  }
+  if (c < w->rows) {
+    const int8_t *values = w->values + c * w->value_stride;
+    const uint32_t *offsets = w->offsets + c * w->offset_stride;
+    int32_t acc[1][PIXELS];
+    int done = xdec_rows(1, 1, n, m, &values, &offsets, &x, nnz, acc);
+    y[c] = requantize(acc[0][0] + dot_tail(n, m, values, offsets, x, done, nnz), c, q);
+  }
+}
+
+void fc_nm_i8_xdec(const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q) {
+#define FC_XDEC(N, M) fc_xdec(N, M, x, w, y, q)
+  PATTERN_SWITCH(w, FC_XDEC)
+#undef FC_XDEC
+}
+#else
+void conv2d_nm_i8_xdec(const int8_t *in, const nm_weights_t *w, int8_t *out, const conv_shape_t *s,
+                       const quant_t *q, void *scratch) {
+  conv2d_nm_i8_sw(in, w, out, s, q, scratch);
+}
+
+void fc_nm_i8_xdec(const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q) {
+  fc_nm_i8_ref(x, w, y, q);
+}
+#endif

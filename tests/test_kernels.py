@@ -1,0 +1,86 @@
+"""N:M sparse and dense int8 layer kernels on the simulators, bit-exact against the numpy reference; the packed
+N:M format (round trip, validation, bad input)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge_sdk import EdgeSdkError
+from edge_sdk.kernel_bench import LAYERS, conv, fc, make_layer, run_layer
+from riscv_ext import nm_format
+
+PATTERNS = nm_format.SUPPORTED
+
+
+# ----------------------------------------------------------------------------- the packed format
+@st.composite
+def nm_matrices(draw):
+    pattern = nm_format.parse_pattern(draw(st.sampled_from(PATTERNS)))
+    rows, groups = draw(st.integers(1, 6)), draw(st.integers(1, 40))
+    dense = np.array(draw(st.lists(st.integers(-128, 127), min_size=rows * groups * pattern.m,
+                                   max_size=rows * groups * pattern.m)), dtype=np.int64).reshape(rows, -1)
+    return nm_format.prune(dense, pattern), pattern
+
+
+@settings(max_examples=150, deadline=None)
+@given(nm_matrices())
+def test_pack_unpack_round_trip(case):
+    w, pattern = case
+    packed = nm_format.pack(w, pattern)
+    assert np.array_equal(nm_format.unpack(packed), w)
+    assert packed.value_stride % 4 == 0 and packed.nbytes == nm_format.storage_bytes(*w.shape, pattern)
+    assert (nm_format.offsets_of(packed) < pattern.m).all()
+
+
+def test_validate_names_the_first_offending_group():
+    w = np.zeros((3, 16), dtype=np.int8)
+    w[2, 9:11] = 5  # row 2, group 1 of 1:8 has two non-zeros
+    with pytest.raises(nm_format.NMFormatError, match=r"row 2, group 1 \(weights 8\.\.15\) has 2 non-zeros"):
+        nm_format.validate(w, "1:8")
+    nm_format.validate(w, "2:8")
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda: nm_format.parse_pattern("3:8"), "unknown N:M pattern '3:8'"),
+    (lambda: nm_format.pack(np.zeros((2, 12), np.int8), "1:8"), "reduction size 12 is not a multiple of M = 8"),
+    (lambda: nm_format.pack(np.ones((2, 8), np.int8), "1:4"), "row 0, group 0"),
+    (lambda: nm_format.pack(np.zeros((2, 2, 8)), "1:4"), "expected a 2-D weight matrix"),
+    (lambda: nm_format.pack(np.full((1, 8), 300), "1:4"), "int8 values"),
+])
+def test_bad_input_is_a_clear_error(bad, match):
+    with pytest.raises(nm_format.NMFormatError, match=match):
+        bad()
+
+
+def test_sparse_variant_without_pattern_is_refused():
+    with pytest.raises(EdgeSdkError, match="needs an N:M pattern"):
+        run_layer(make_layer(fc("x", 16, 4), None), "sw", "spike")
+
+
+# ----------------------------------------------------------------------------- kernels
+# Odd sizes, channel counts not a multiple of 4, stride 2, padding; every pattern whose M divides K.
+SHAPES = [conv("c3x3-s2-pad", 7, 16, 6, 3, stride=2), conv("c3x3-odd", 5, 8, 5, 3),
+          conv("c1x1", 5, 16, 7, 1), conv("c3x3-cin3", 6, 3, 5, 3), fc("fc-odd", 64, 7), fc("fc-big", 256, 9)]
+
+
+@pytest.mark.parametrize("layer", SHAPES, ids=lambda layer: layer.name)
+def test_every_kernel_and_pattern_exact_on_spike(layer, tmp_path):
+    rows = [run_layer(make_layer(layer, None, seed=3), v, "spike", tmp_path) for v in ("ref", "dense")]
+    for pattern in PATTERNS:
+        if layer.reduction % nm_format.parse_pattern(pattern).m == 0:
+            d = make_layer(layer, pattern, seed=4)
+            rows += [run_layer(d, v, "spike", tmp_path) for v in ("ref", "sw", "ext")]
+    assert rows and all(r["exact"] for r in rows), [r for r in rows if not r["exact"]]
+
+
+@pytest.mark.parametrize("pattern", ["1:8", "2:16"])
+def test_kernels_exact_on_the_rtl_and_sparse_is_faster(pattern, tmp_path):
+    layer = LAYERS["resnet8-stack3-conv"]
+    dense = run_layer(make_layer(layer, None), "dense", "rtl", tmp_path)
+    d = make_layer(layer, pattern)
+    sw, ext = (run_layer(d, v, "rtl", tmp_path) for v in ("sw", "ext"))
+    assert dense["exact"] and sw["exact"] and ext["exact"]
+    assert dense["macs"] / dense["cycles"] >= 1.5
+    assert ext["cycles"] < min(sw["cycles"], dense["cycles"])
