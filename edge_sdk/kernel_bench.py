@@ -124,8 +124,11 @@ def reference(d: LayerData) -> np.ndarray:
     return requantize(accumulators(d), d).reshape(-1)
 
 
-def make_layer(layer: Layer, pattern: str | None, seed: int = 0, relu: bool = True) -> LayerData:
-    """Random, seeded data for one layer; weights magnitude-pruned to `pattern` (None: dense)."""
+def make_layer(layer: Layer, pattern: str | None, seed: int = 0, relu: bool = True,
+               max_shift: int = 62) -> LayerData:
+    """Random, seeded data for one layer; weights magnitude-pruned to `pattern` (None: dense). Per channel the
+    requantization scale spreads the outputs over about +-40, as a multiplier below 2^31 and a shift of at
+    most `max_shift` (below 33 the kernels take their 64-bit path)."""
     rng = np.random.default_rng(seed)
     shape = (layer.cin,) if layer.op == "fc" else (layer.h, layer.w, layer.cin)
     x = rng.integers(-128, 128, size=shape, dtype=np.int64).astype(np.int8)
@@ -138,9 +141,9 @@ def make_layer(layer: Layer, pattern: str | None, seed: int = 0, relu: bool = Tr
                   out_zp if relu else -128, 127)
     acc = accumulators(d)
     d.bias = rng.integers(-2000, 2000, size=layer.cout).astype(np.int64)
-    spread = np.maximum(acc.std(axis=0), 1.0)
-    d.shift = np.full(layer.cout, 24, np.int64)
-    d.mult = np.clip(np.round(40.0 / spread * 2.0 ** 24), 1, 2 ** 31 - 1).astype(np.int64)
+    scale = 40.0 / np.maximum(acc.std(axis=0), 1.0)
+    d.shift = np.clip(np.floor(np.log2((2 ** 31 - 1) / scale)), 1, max_shift).astype(np.int64)
+    d.mult = np.clip(np.round(scale * 2.0 ** d.shift), 1, 2 ** 31 - 1).astype(np.int64)
     return d
 
 

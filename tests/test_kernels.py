@@ -75,6 +75,15 @@ def test_every_kernel_and_pattern_exact_on_spike(layer, tmp_path):
     assert rows and all(r["exact"] for r in rows), [r for r in rows if not r["exact"]]
 
 
+def test_requantization_64_bit_path(tmp_path):
+    """Shifts below 33 take the kernels' 64-bit requantization path."""
+    layer = conv("c3x3-small-shift", 5, 8, 5, 3)
+    d = make_layer(layer, "1:8", seed=5, max_shift=30)
+    assert (d.shift <= 30).all()
+    assert all(run_layer(d, v, "spike", tmp_path)["exact"] for v in ("ref", "sw", "ext"))
+    assert run_layer(make_layer(layer, None, seed=5, max_shift=30), "dense", "spike", tmp_path)["exact"]
+
+
 @pytest.mark.parametrize("pattern", ["1:8", "2:16"])
 def test_kernels_exact_on_the_rtl_and_sparse_is_faster(pattern, tmp_path):
     layer = LAYERS["resnet8-stack3-conv"]

@@ -32,11 +32,31 @@ typedef struct {
 static inline int conv_out_h(const conv_shape_t *s) { return (s->h + 2 * s->pad - s->kh) / s->stride + 1; }
 static inline int conv_out_w(const conv_shape_t *s) { return (s->w + 2 * s->pad - s->kw) / s->stride + 1; }
 
-static inline int8_t requantize(int32_t acc, int c, const quant_t *q) {
-  int64_t v = (int64_t)(acc + q->bias[c]) * q->mult[c];
-  int32_t y = (int32_t)((v + ((int64_t)1 << (q->shift[c] - 1))) >> q->shift[c]) + q->out_zp;
-  return (int8_t)(y < q->act_min ? q->act_min : (y > q->act_max ? q->act_max : y));
+/* shift >= 33 (any multiplier below 2^31 with a scale below 2^-2): only the high word of the product
+   matters, floor((hi * 2^32 + lo + 2^(shift-1)) / 2^shift) = (hi + 2^(shift-33)) >> (shift-32) exactly,
+   so one mulh does it; smaller shifts take the 64-bit path. */
+typedef struct { int32_t bias, mult, shift, out_zp, act_min, act_max; } channel_quant_t;
+
+/* Channel c's parameters in registers: kernels load them once per channel, not once per output (an int8
+   output store may alias them, so the compiler would reload them after every store). */
+static inline channel_quant_t channel_quant(const quant_t *q, int c) {
+  channel_quant_t r = {q->bias[c], q->mult[c], q->shift[c], q->out_zp, q->act_min, q->act_max};
+  return r;
 }
+
+static inline int8_t requantize_with(int32_t acc, channel_quant_t k) {
+  int32_t a = acc + k.bias, y;
+  if (k.shift >= 33) {
+    int32_t hi = (int32_t)(((int64_t)a * k.mult) >> 32);
+    y = (hi + (1 << (k.shift - 33))) >> (k.shift - 32);
+  } else {
+    y = (int32_t)(((int64_t)a * k.mult + ((int64_t)1 << (k.shift - 1))) >> k.shift);
+  }
+  y += k.out_zp;
+  return (int8_t)(y < k.act_min ? k.act_min : (y > k.act_max ? k.act_max : y));
+}
+
+static inline int8_t requantize(int32_t acc, int c, const quant_t *q) { return requantize_with(acc, channel_quant(q, c)); }
 
 /* Bytes of scratch the optimized conv kernels need (im2col rows + decimated rows + accumulators). */
 int conv2d_scratch_bytes(const conv_shape_t *s);

@@ -1,8 +1,8 @@
 /* Dense int8 conv2d and fully-connected kernels (layouts and requantization in nn_i8.h).
    conv2d_i8_xedge: im2col of two output pixels at a time (words copied when Cin % 4 == 0; a 1x1 stride-1
    unpadded conv reads the input rows in place), then the 2x4-blocked SIMD matmul of matmul_i8.c against every
-   output channel, then requantization. fc_i8_xedge: four output channels a step, 4 bytes of each a SIMD dot
-   product (one activation word shared by four weight words). */
+   output channel, then requantization. fc_i8_xedge: eight output channels a step, 4 bytes of each a SIMD dot
+   product (one activation word shared by eight weight words). */
 #include <stdint.h>
 
 #include "edge_insn.h"
@@ -35,27 +35,59 @@ void conv2d_i8_ref(const int8_t *in, const int8_t *w, int row_stride, int8_t *ou
       }
 }
 
+/* dst[0..words) = src words (post-increment loads/stores and bdnz on xedge), or the pad word when src is NULL. */
+static inline int8_t *copy_words(int8_t *dst, const int8_t *src, int words, uint32_t pad_word) {
+  uint32_t *d = (uint32_t *)dst;
+  const uint32_t *s = (const uint32_t *)src;
+  if (words <= 0) return dst;
+#ifdef EDGE_ISA_XEDGE
+  uint32_t n = (uint32_t)words, t;
+  if (src)
+    __asm__ volatile("1:\n" EDGE_ASM_LW_PI("%[t]", "%[s]", "4") EDGE_ASM_SW_PI("%[t]", "%[d]", "4")
+                     EDGE_ASM_BDNZ("%[n]", "1b")
+                     : [t] "=&r"(t), [s] "+r"(s), [d] "+r"(d), [n] "+r"(n) : : "memory");
+  else
+    __asm__ volatile("1:\n" EDGE_ASM_SW_PI("%[p]", "%[d]", "4") EDGE_ASM_BDNZ("%[n]", "1b")
+                     : [d] "+r"(d), [n] "+r"(n) : [p] "r"(pad_word) : "memory");
+  (void)t;
+#else
+  for (int i = 0; i < words; ++i) d[i] = src ? s[i] : pad_word;
+#endif
+  return dst + 4 * words;
+}
+
 /* One im2col row: the receptive field of output pixel p (row-major over the output), K bytes, then zero
-   fill up to `len`. Out-of-image taps read the input zero point. */
+   fill up to `len`. Out-of-image taps read the input zero point. With Cin % 4 == 0 each kernel row is one
+   padded / copied / padded run of words (the in-image taps of a kernel row are contiguous in HWC). */
 void conv2d_im2col_row(const int8_t *in, int8_t *row, int len, int p, const conv_shape_t *s, int32_t in_zp) {
-  int wo = conv_out_w(s), oy = p / wo, ox = p % wo;
+  int wo = conv_out_w(s), oy = p / wo, ox = p % wo, ix0 = ox * s->stride - s->pad;
   int8_t *dst = row;
-  int words = (s->cin & 3) == 0;
   uint32_t pad_word = (uint8_t)in_zp * 0x01010101u;
-  for (int ky = 0; ky < s->kh; ++ky)
-    for (int kx = 0; kx < s->kw; ++kx) {
-      int iy = oy * s->stride - s->pad + ky, ix = ox * s->stride - s->pad + kx;
-      int inside = iy >= 0 && iy < s->h && ix >= 0 && ix < s->w;
-      const int8_t *src = in + (iy * s->w + ix) * s->cin;
-      if (words) {
-        uint32_t *d = (uint32_t *)dst;
-        const uint32_t *sw = (const uint32_t *)src;
-        for (int i = 0; i < s->cin / 4; ++i) d[i] = inside ? sw[i] : pad_word;
-      } else {
-        for (int i = 0; i < s->cin; ++i) dst[i] = inside ? src[i] : (int8_t)in_zp;
+  if ((s->cin & 3) == 0) {
+    int lead = ix0 < 0 ? -ix0 : 0, end = ix0 + s->kw > s->w ? s->w - ix0 : s->kw;
+    if (lead > s->kw) lead = s->kw;
+    if (end < lead) end = lead;
+    int tap_words = s->cin / 4;
+    for (int ky = 0; ky < s->kh; ++ky) {
+      int iy = oy * s->stride - s->pad + ky;
+      if (iy < 0 || iy >= s->h) {
+        dst = copy_words(dst, 0, s->kw * tap_words, pad_word);
+        continue;
       }
-      dst += s->cin;
+      dst = copy_words(dst, 0, lead * tap_words, pad_word);
+      dst = copy_words(dst, in + (iy * s->w + ix0 + lead) * s->cin, (end - lead) * tap_words, pad_word);
+      dst = copy_words(dst, 0, (s->kw - end) * tap_words, pad_word);
     }
+  } else {
+    for (int ky = 0; ky < s->kh; ++ky)
+      for (int kx = 0; kx < s->kw; ++kx) {
+        int iy = oy * s->stride - s->pad + ky, ix = ix0 + kx;
+        int inside = iy >= 0 && iy < s->h && ix >= 0 && ix < s->w;
+        const int8_t *src = in + (iy * s->w + ix) * s->cin;
+        for (int i = 0; i < s->cin; ++i) dst[i] = inside ? src[i] : (int8_t)in_zp;
+        dst += s->cin;
+      }
+  }
   while (dst < row + len) *dst++ = 0;
 }
 
@@ -73,8 +105,10 @@ void conv2d_i8_xedge(const int8_t *in, const int8_t *w, int row_stride, int8_t *
       a = cols;
     }
     matmul_i8_i32_xedge(a, w, acc, rows, s->cout, row_stride);
-    for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < s->cout; ++c) out[(p + r) * s->cout + c] = requantize(acc[r * s->cout + c], c, q);
+    for (int c = 0; c < s->cout; ++c) {
+      channel_quant_t cq = channel_quant(q, c);
+      for (int r = 0; r < rows; ++r) out[(p + r) * s->cout + c] = requantize_with(acc[r * s->cout + c], cq);
+    }
   }
 }
 
@@ -92,32 +126,44 @@ void fc_i8_ref(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, int 
 }
 
 #ifdef EDGE_ISA_XEDGE
+/* Eight output channels a step: one activation word, eight weight words (row 0 post-increments the base,
+   rows 1..7 are register + register loads from it), eight dot products and the loop close per 4 inputs
+   (18 cycles for 32 MACs); each weight load is consumed two instructions later. */
 void fc_i8_xedge(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, int k, int cout, const quant_t *q) {
   int c = 0;
   if ((k & 3) == 0 && ((uintptr_t)x & 3) == 0 && (row_stride & 3) == 0 && k > 0) {
-    for (; c + 4 <= cout; c += 4) {
-      const int8_t *w0 = w + c * row_stride, *w1 = w0 + row_stride, *w2 = w1 + row_stride, *w3 = w2 + row_stride;
-      const int8_t *xp = x;
-      int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    const int r1 = row_stride - 4, r2 = r1 + row_stride, r3 = r2 + row_stride, r4 = r3 + row_stride;
+    const int r5 = r4 + row_stride, r6 = r5 + row_stride, r7 = r6 + row_stride;
+    for (; c + 8 <= cout; c += 8) {
+      const int8_t *wp = w + c * row_stride, *xp = x;
+      int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
       uint32_t n = (uint32_t)k / 4;
       __asm__ volatile(
           "1:\n"
           EDGE_ASM_LW_PI("t0", "%[x]", "4")
-          EDGE_ASM_LW_PI("t1", "%[w0]", "4")
-          EDGE_ASM_LW_PI("t2", "%[w1]", "4")
-          EDGE_ASM_LW_PI("t3", "%[w2]", "4")
-          EDGE_ASM_LW_PI("t4", "%[w3]", "4")
+          EDGE_ASM_LW_PI("t1", "%[wp]", "4")
+          EDGE_ASM_LW_RR("t2", "%[wp]", "%[r1]")
           EDGE_ASM_SDOTSP_B("%[a0]", "t0", "t1")
+          EDGE_ASM_LW_RR("t1", "%[wp]", "%[r2]")
           EDGE_ASM_SDOTSP_B("%[a1]", "t0", "t2")
-          EDGE_ASM_SDOTSP_B("%[a2]", "t0", "t3")
-          EDGE_ASM_SDOTSP_B("%[a3]", "t0", "t4")
+          EDGE_ASM_LW_RR("t2", "%[wp]", "%[r3]")
+          EDGE_ASM_SDOTSP_B("%[a2]", "t0", "t1")
+          EDGE_ASM_LW_RR("t1", "%[wp]", "%[r4]")
+          EDGE_ASM_SDOTSP_B("%[a3]", "t0", "t2")
+          EDGE_ASM_LW_RR("t2", "%[wp]", "%[r5]")
+          EDGE_ASM_SDOTSP_B("%[a4]", "t0", "t1")
+          EDGE_ASM_LW_RR("t1", "%[wp]", "%[r6]")
+          EDGE_ASM_SDOTSP_B("%[a5]", "t0", "t2")
+          EDGE_ASM_LW_RR("t2", "%[wp]", "%[r7]")
+          EDGE_ASM_SDOTSP_B("%[a6]", "t0", "t1")
+          EDGE_ASM_SDOTSP_B("%[a7]", "t0", "t2")
           EDGE_ASM_BDNZ("%[n]", "1b")
-          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(xp), [w0] "+r"(w0),
-            [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [n] "+r"(n)
-          :
-          : "t0", "t1", "t2", "t3", "t4", "memory");
-      y[c] = requantize(a0, c, q), y[c + 1] = requantize(a1, c + 1, q);
-      y[c + 2] = requantize(a2, c + 2, q), y[c + 3] = requantize(a3, c + 3, q);
+          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4), [a5] "+r"(a5),
+            [a6] "+r"(a6), [a7] "+r"(a7), [x] "+r"(xp), [wp] "+r"(wp), [n] "+r"(n)
+          : [r1] "r"(r1), [r2] "r"(r2), [r3] "r"(r3), [r4] "r"(r4), [r5] "r"(r5), [r6] "r"(r6), [r7] "r"(r7)
+          : "t0", "t1", "t2", "memory");
+      int32_t acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+      for (int i = 0; i < 8; ++i) y[c + i] = requantize(acc[i], c + i, q);
     }
   }
   fc_rows_ref(x, w, row_stride, y, k, c, cout, q);

@@ -132,7 +132,8 @@ INLINE void conv_sw(const int n, const int m, const int8_t *in, const nm_weights
       int32_t acc[PIXELS];
       decimate(PIXELS, n, m, w->offsets + c * w->offset_stride, nnz, rows, k, d, w->value_stride);
       dot_rows(PIXELS, w->values + c * w->value_stride, d, w->value_stride, w->value_stride / 4, acc);
-      for (int r = 0; r < valid; ++r) out[(p + r) * s->cout + c] = requantize(acc[r], c, q);
+      channel_quant_t cq = channel_quant(q, c);
+      for (int r = 0; r < valid; ++r) out[(p + r) * s->cout + c] = requantize_with(acc[r], cq);
     }
   }
 }
@@ -182,53 +183,136 @@ void fc_nm_i8_sw(const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_
     else EDGE_DLB_M16(g, base, offsets, sel);                                   \
   } while (0)
 
-/* R weight rows x P activation rows over whole offsets words (F entries, whole SIMD words);
-   acc[r][p] = their dot products. Returns the entries done. */
-INLINE int xdec_rows(const int R, const int P, const int n, const int m, const int8_t *const *values,
-                     const uint32_t *const *offsets, const int8_t *const *act, int nnz, int32_t acc[][PIXELS]) {
-  const int f = NM_FIELDS(m), advance = f / n * m;
-  const int sel_n = (n == 1 ? 0 : (n == 2 ? 1 : 2)) << 4;
-  const uint32_t *v[2], *o[2];
-  const int8_t *b[PIXELS];
-  uint32_t g[2][PIXELS] = {{0}};
-  int32_t a[2][PIXELS] = {{0}};
-  #pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) v[r] = (const uint32_t *)values[r], o[r] = offsets[r];
-  #pragma GCC unroll 4
-  for (int p = 0; p < P; ++p) b[p] = act[p];
-  int chunks = nnz / f;
-  for (int ch = 0; ch < chunks; ++ch) {
-    uint32_t ow[2];
+/* R weight rows x P activation rows: `words` SIMD words (4 entries each) of one offsets word each row, the
+   activations of that word's groups at b[p]; a[r][p] += their dot products. */
+INLINE void xdec_word(const int R, const int P, const int n, const int m, const uint32_t *const *v,
+                      const uint32_t *const *o, const int8_t *const *b, uint32_t g[][PIXELS], int32_t a[][PIXELS],
+                      int words) {
+  const int f = NM_FIELDS(m), sel_n = (n == 1 ? 0 : (n == 2 ? 1 : 2)) << 4;
+  uint32_t ow[2];
 #pragma GCC unroll 2
-    for (int r = 0; r < R; ++r) ow[r] = o[r][0];
+  for (int r = 0; r < R; ++r) ow[r] = o[r][0];
 #pragma GCC unroll 4
-    for (int j = 0; j < f / 4; ++j) {
-      uint32_t wv[2];
+  for (int j = 0; j < f / 4; ++j) {
+    if (j >= words) break;
+    uint32_t wv[2];
 #pragma GCC unroll 2
-      for (int r = 0; r < R; ++r) wv[r] = v[r][j];
+    for (int r = 0; r < R; ++r) wv[r] = v[r][j];
 #pragma GCC unroll 4
-      for (int l = 0; l < 4; ++l) {
-#pragma GCC unroll 2
-        for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-          for (int p = 0; p < P; ++p)
-            DLB(m, g[r][p], b[p], ow[r], sel_n | (4 * j + l));
-      }
+    for (int l = 0; l < 4; ++l)
 #pragma GCC unroll 2
       for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-        for (int p = 0; p < P; ++p) EDGE_SDOTSP_B(a[r][p], g[r][p], wv[r]);
-    }
-    #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) v[r] += f / 4, o[r] += 1;
-    #pragma GCC unroll 4
-    for (int p = 0; p < P; ++p) b[p] += advance;
+        for (int p = 0; p < P; ++p) DLB(m, g[r][p], b[p], ow[r], sel_n | (4 * j + l));
+#pragma GCC unroll 2
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int p = 0; p < P; ++p) EDGE_SDOTSP_B(a[r][p], g[r][p], wv[r]);
   }
-  #pragma GCC unroll 4
+}
+
+/* The whole-offsets-word loops in assembly, one per pattern: conv (one weight row x four pixels, t0..t3 the
+   four operands, t4 the offsets word, t5 the values word) and fc (two weight rows x one vector). sel is an
+   assembler expression: log2(N) << 4 plus the field index. */
+#define DLB_ASM(M) EDGE_ASM_DLB_M##M
+#define PX4(M, SEL) DLB_ASM(M)("t0", "%[b0]", "t4", SEL) DLB_ASM(M)("t1", "%[b1]", "t4", SEL) \
+                    DLB_ASM(M)("t2", "%[b2]", "t4", SEL) DLB_ASM(M)("t3", "%[b3]", "t4", SEL)
+#define SIMD_R1P4(M, NS, J)                                                                                \
+  EDGE_ASM_LW_PI("t5", "%[v0]", "4")                                                                       \
+  PX4(M, NS "+4*" J "+0") PX4(M, NS "+4*" J "+1") PX4(M, NS "+4*" J "+2") PX4(M, NS "+4*" J "+3")          \
+  EDGE_ASM_SDOTSP_B("%[a0]", "t0", "t5") EDGE_ASM_SDOTSP_B("%[a1]", "t1", "t5")                            \
+  EDGE_ASM_SDOTSP_B("%[a2]", "t2", "t5") EDGE_ASM_SDOTSP_B("%[a3]", "t3", "t5")
+#define RW2(M, SEL) DLB_ASM(M)("t0", "%[b0]", "t4", SEL) DLB_ASM(M)("t1", "%[b0]", "t6", SEL)
+#define SIMD_R2P1(M, NS, J)                                                                                \
+  EDGE_ASM_LW_PI("t5", "%[v0]", "4") EDGE_ASM_LW_PI("t2", "%[v1]", "4")                                   \
+  RW2(M, NS "+4*" J "+0") RW2(M, NS "+4*" J "+1") RW2(M, NS "+4*" J "+2") RW2(M, NS "+4*" J "+3")          \
+  EDGE_ASM_SDOTSP_B("%[a0]", "t0", "t5") EDGE_ASM_SDOTSP_B("%[a1]", "t1", "t2")
+#define WORD_SIMD_2(SIMD, M, NS) SIMD(M, NS, "0") SIMD(M, NS, "1")
+#define WORD_SIMD_4(SIMD, M, NS) SIMD(M, NS, "0") SIMD(M, NS, "1") SIMD(M, NS, "2") SIMD(M, NS, "3")
+
+#define DEFINE_XDEC_ASM(N, M, NS, ADV, WORD_SIMD)                                                          \
+  static void xdec_conv_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b,         \
+                                        int32_t *a, uint32_t words) {                                      \
+    const uint32_t *v0 = *v, *o0 = *o;                                                                     \
+    const int8_t *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];                                           \
+    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];                                                    \
+    __asm__ volatile("1:\n" EDGE_ASM_LW_PI("t4", "%[o0]", "4") WORD_SIMD(SIMD_R1P4, M, NS)                 \
+                     "addi %[b0], %[b0], " ADV "\n addi %[b1], %[b1], " ADV "\n"                          \
+                     "addi %[b2], %[b2], " ADV "\n addi %[b3], %[b3], " ADV "\n"                          \
+                     EDGE_ASM_BDNZ("%[n]", "1b")                                                            \
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0),          \
+                       [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [v0] "+r"(v0), [o0] "+r"(o0),          \
+                       [n] "+r"(words)                                                                      \
+                     :                                                                                      \
+                     : "t0", "t1", "t2", "t3", "t4", "t5", "memory");                                      \
+    *v = v0, *o = o0, b[0] = b0, b[1] = b1, b[2] = b2, b[3] = b3;                                          \
+    a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;                                                            \
+  }                                                                                                        \
+  static void xdec_fc_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b,           \
+                                      int32_t *a, uint32_t words) {                                        \
+    const uint32_t *v0 = v[0], *v1 = v[1], *o0 = o[0], *o1 = o[1];                                         \
+    const int8_t *b0 = b[0];                                                                               \
+    int32_t a0 = a[0], a1 = a[1];                                                                          \
+    __asm__ volatile("1:\n" EDGE_ASM_LW_PI("t4", "%[o0]", "4") EDGE_ASM_LW_PI("t6", "%[o1]", "4")         \
+                     WORD_SIMD(SIMD_R2P1, M, NS) "addi %[b0], %[b0], " ADV "\n"                            \
+                     EDGE_ASM_BDNZ("%[n]", "1b")                                                            \
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [v0] "+r"(v0), [v1] "+r"(v1),          \
+                       [o0] "+r"(o0), [o1] "+r"(o1), [n] "+r"(words)                                        \
+                     :                                                                                      \
+                     : "t0", "t1", "t2", "t4", "t5", "t6", "memory");                                      \
+    v[0] = v0, v[1] = v1, o[0] = o0, o[1] = o1, b[0] = b0, a[0] = a0, a[1] = a1;                          \
+  }
+
+DEFINE_XDEC_ASM(1, 4, "0", "64", WORD_SIMD_4)
+DEFINE_XDEC_ASM(1, 8, "0", "64", WORD_SIMD_2)
+DEFINE_XDEC_ASM(1, 16, "0", "128", WORD_SIMD_2)
+DEFINE_XDEC_ASM(2, 8, "16", "32", WORD_SIMD_2)
+DEFINE_XDEC_ASM(2, 16, "16", "64", WORD_SIMD_2)
+DEFINE_XDEC_ASM(4, 16, "32", "32", WORD_SIMD_2)
+
+#define XDEC_WORDS(kind, N, M) ((N) == 1 ? ((M) == 4 ? xdec_##kind##_words_1_4 : ((M) == 8 ? xdec_##kind##_words_1_8 \
+                                : xdec_##kind##_words_1_16)) : ((N) == 2 ? ((M) == 8 ? xdec_##kind##_words_2_8 \
+                                : xdec_##kind##_words_2_16) : xdec_##kind##_words_4_16))
+
+/* R weight rows x P activation rows: every whole SIMD word of entries (the last offsets word may be partial);
+   acc[r][p] = their dot products. Returns the entries done (nnz rounded down to 4). */
+INLINE int xdec_rows(const int R, const int P, const int n, const int m, const int8_t *const *values,
+                     const uint32_t *const *offsets, const int8_t *const *act, int nnz, int32_t acc[][PIXELS]) {
+  const int f = NM_FIELDS(m), advance = f / n * m;
+  const uint32_t *v[2], *o[2];
+  const int8_t *b[PIXELS];
+  uint32_t g[2][PIXELS];  /* no initial value needed: four loads shift every old byte out */
+  int32_t a[2][PIXELS] = {{0}};
+#pragma GCC unroll 2
   for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) __asm__("" : "=r"(g[r][p]));
+#pragma GCC unroll 2
+  for (int r = 0; r < R; ++r) v[r] = (const uint32_t *)values[r], o[r] = offsets[r];
+#pragma GCC unroll 4
+  for (int p = 0; p < P; ++p) b[p] = act[p];
+  int full = nnz / f, rest = nnz % f / 4;
+  if (full && R * P == 4) {
+    XDEC_WORDS(conv, n, m)(v, o, b, a[0], (uint32_t)full);
+  } else if (full && R == 2) {
+    int32_t pair[2] = {0, 0};
+    XDEC_WORDS(fc, n, m)(v, o, b, pair, (uint32_t)full);
+    a[0][0] = pair[0], a[1][0] = pair[1];
+  } else {
+    for (int word = 0; word < full; ++word) {
+      xdec_word(R, P, n, m, v, o, b, g, a, f / 4);
+#pragma GCC unroll 2
+      for (int r = 0; r < R; ++r) v[r] += f / 4, o[r] += 1;
+#pragma GCC unroll 4
+      for (int p = 0; p < P; ++p) b[p] += advance;
+    }
+  }
+  if (rest) xdec_word(R, P, n, m, v, o, b, g, a, rest);
+#pragma GCC unroll 2
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
     for (int p = 0; p < P; ++p) acc[r][p] = a[r][p];
-  return chunks * f;
+  return full * f + rest * 4;
 }
 
 INLINE void conv_xdec(const int n, const int m, const int8_t *in, const nm_weights_t *w, int8_t *out,
@@ -242,8 +326,11 @@ INLINE void conv_xdec(const int n, const int m, const int8_t *in, const nm_weigh
       const uint32_t *offsets = w->offsets + c * w->offset_stride;
       int32_t acc[1][PIXELS];
       int done = xdec_rows(1, PIXELS, n, m, &values, &offsets, act, nnz, acc);
-      for (int r = 0; r < valid; ++r)
-        out[(p + r) * s->cout + c] = requantize(acc[0][r] + dot_tail(n, m, values, offsets, act[r], done, nnz), c, q);
+      channel_quant_t cq = channel_quant(q, c);
+      for (int r = 0; r < valid; ++r) {
+        int32_t tail = done < nnz ? dot_tail(n, m, values, offsets, act[r], done, nnz) : 0;
+        out[(p + r) * s->cout + c] = requantize_with(acc[0][r] + tail, cq);
+      }
     }
   }
 }
