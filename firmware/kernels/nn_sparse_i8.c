@@ -86,13 +86,14 @@ static int im2col_block(const int8_t *in, int8_t *rows, int p, int pixels, const
 #ifdef EDGE_ISA_XEDGE
 /* ---------------------------------------------------------------- software: decimating im2col */
 
-/* Copy, for each of P rows, the activation under every stored entry of weight row `o`: d[p][e]. */
-INLINE void decimate(const int P, const int n, const int m, const uint32_t *o, int nnz, const int8_t *rows,
-                     int row_stride, int8_t *d, int d_stride) {
+/* Copy, for each of P rows, the activation under every stored entry from..nnz-1 (from: a multiple of the
+   fields a word) of the weight row whose offsets are `row_offsets`: d[p][e]. */
+INLINE void decimate(const int P, const int n, const int m, const uint32_t *row_offsets, int from, int nnz,
+                     const int8_t *rows, int row_stride, int8_t *d, int d_stride) {
   const int f = NM_FIELDS(m), bits = NM_BITS(m);
-  const uint32_t *row_offsets = o;
-  int e = 0;
-  const int8_t *group = rows;
+  const uint32_t *o = row_offsets + from / f;
+  int e = from;
+  const int8_t *group = rows + from / f * (f / n * m);
   while (e + f <= nnz) {
     uint32_t word = *o++;
 #pragma GCC unroll 16
@@ -122,16 +123,76 @@ INLINE void dot_rows(const int P, const int8_t *values, const int8_t *d, int d_s
   for (int p = 0; p < P; ++p) acc[p] = a[p];
 }
 
+/* The software conv loop in assembly, one per pattern: one weight row x four pixels (im2col rows b0..b3), whole
+   offsets words. Per stored entry: extract its field, add its group's position (3 instructions), then per
+   pixel a register + register byte load and a byte store into a 16-byte staging area (the decimated SIMD
+   operands); per 4 entries four word loads of the staged operands and four dot products. Field shift, mask
+   and group position are assembler expressions of the entry index. */
+#define SW_LANE(M, B, N, K)                                                                                \
+  "srli t4, t3, (" K ")*" B "\n andi t4, t4, " #M "-1\n addi t4, t4, ((" K ")/" #N ")*" #M "\n"             \
+  EDGE_ASM_LBU_RR("t5", "%[b0]", "t4") EDGE_ASM_LBU_RR("t6", "%[b1]", "t4")                                \
+  "sb t5, 0+(" K ")%%4(%[scr])\n" EDGE_ASM_LBU_RR("t5", "%[b2]", "t4")                                     \
+  "sb t6, 4+(" K ")%%4(%[scr])\n" EDGE_ASM_LBU_RR("t6", "%[b3]", "t4")                                     \
+  "sb t5, 8+(" K ")%%4(%[scr])\n sb t6, 12+(" K ")%%4(%[scr])\n"
+#define SW_SIMD(M, B, N, J)                                                                                \
+  EDGE_ASM_LW_PI("t2", "%[v0]", "4")                                                                       \
+  SW_LANE(M, B, N, J "*4+0") SW_LANE(M, B, N, J "*4+1") SW_LANE(M, B, N, J "*4+2") SW_LANE(M, B, N, J "*4+3") \
+  "lw t0, 0(%[scr])\n lw t1, 4(%[scr])\n" EDGE_ASM_SDOTSP_B("%[a0]", "t0", "t2")                             \
+  "lw t0, 8(%[scr])\n" EDGE_ASM_SDOTSP_B("%[a1]", "t1", "t2")                                              \
+  "lw t1, 12(%[scr])\n" EDGE_ASM_SDOTSP_B("%[a2]", "t0", "t2") EDGE_ASM_SDOTSP_B("%[a3]", "t1", "t2")
+#define SW_WORD_2(M, B, N) SW_SIMD(M, B, N, "0") SW_SIMD(M, B, N, "1")
+#define SW_WORD_4(M, B, N) SW_SIMD(M, B, N, "0") SW_SIMD(M, B, N, "1") SW_SIMD(M, B, N, "2") SW_SIMD(M, B, N, "3")
+
+#define DEFINE_SW_ASM(N, M, B, ADV, WORD)                                                                  \
+  static void sw_conv_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b, int32_t *a, \
+                                      uint32_t words, uint32_t *scr) {                                     \
+    const uint32_t *v0 = *v, *o0 = *o;                                                                     \
+    const int8_t *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];                                           \
+    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];                                                    \
+    __asm__ volatile("1:\n" EDGE_ASM_LW_PI("t3", "%[o0]", "4") WORD(M, B, N)                               \
+                     "addi %[b0], %[b0], " ADV "\n addi %[b1], %[b1], " ADV "\n"                          \
+                     "addi %[b2], %[b2], " ADV "\n addi %[b3], %[b3], " ADV "\n"                          \
+                     EDGE_ASM_BDNZ("%[n]", "1b")                                                            \
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0),          \
+                       [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [v0] "+r"(v0), [o0] "+r"(o0),          \
+                       [n] "+r"(words)                                                                      \
+                     : [scr] "r"(scr)                                                                       \
+                     : "t0", "t1", "t2", "t3", "t4", "t5", "t6", "memory");                                \
+    *v = v0, *o = o0, b[0] = b0, b[1] = b1, b[2] = b2, b[3] = b3;                                          \
+    a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;                                                            \
+  }
+
+DEFINE_SW_ASM(1, 4, "2", "64", SW_WORD_4)
+DEFINE_SW_ASM(1, 8, "3", "64", SW_WORD_2)
+DEFINE_SW_ASM(1, 16, "4", "128", SW_WORD_2)
+DEFINE_SW_ASM(2, 8, "3", "32", SW_WORD_2)
+DEFINE_SW_ASM(2, 16, "4", "64", SW_WORD_2)
+DEFINE_SW_ASM(4, 16, "4", "32", SW_WORD_2)
+
+#define SW_WORDS(N, M) ((N) == 1 ? ((M) == 4 ? sw_conv_words_1_4 : ((M) == 8 ? sw_conv_words_1_8 : sw_conv_words_1_16)) \
+                        : ((N) == 2 ? ((M) == 8 ? sw_conv_words_2_8 : sw_conv_words_2_16) : sw_conv_words_4_16))
+
 INLINE void conv_sw(const int n, const int m, const int8_t *in, const nm_weights_t *w, int8_t *out,
                     const conv_shape_t *s, const quant_t *q, int8_t *rows) {
   int pixels = conv_out_h(s) * conv_out_w(s), k = s->kh * s->kw * s->cin, nnz = nm_nnz(w);
   int8_t *d = rows + PIXELS * k;
+  uint32_t *staging = (uint32_t *)(d + w->value_stride * PIXELS);
   for (int p = 0; p < pixels; p += PIXELS) {
     int valid = im2col_block(in, rows, p, pixels, s, q->in_zp);
     for (int c = 0; c < s->cout; ++c) {
-      int32_t acc[PIXELS];
-      decimate(PIXELS, n, m, w->offsets + c * w->offset_stride, nnz, rows, k, d, w->value_stride);
-      dot_rows(PIXELS, w->values + c * w->value_stride, d, w->value_stride, w->value_stride / 4, acc);
+      int32_t acc[PIXELS] = {0, 0, 0, 0};
+      const uint32_t *v = (const uint32_t *)(w->values + c * w->value_stride);
+      const uint32_t *o = w->offsets + c * w->offset_stride;
+      const int8_t *b[PIXELS] = {rows, rows + k, rows + 2 * k, rows + 3 * k};
+      int full = nnz / NM_FIELDS(m), done = full * NM_FIELDS(m);
+      if (full) SW_WORDS(n, m)(&v, &o, b, acc, (uint32_t)full, staging);
+      if (done < nnz) {  /* the partial last offsets word: decimated copy and dot product in C */
+        int32_t rest[PIXELS];
+        decimate(PIXELS, n, m, w->offsets + c * w->offset_stride, done, nnz, rows, k, d, w->value_stride);
+        dot_rows(PIXELS, w->values + c * w->value_stride + done, d + done, w->value_stride,
+                 (w->value_stride - done) / 4, rest);
+        for (int r = 0; r < PIXELS; ++r) acc[r] += rest[r];
+      }
       channel_quant_t cq = channel_quant(q, c);
       for (int r = 0; r < valid; ++r) out[(p + r) * s->cout + c] = requantize_with(acc[r], cq);
     }
@@ -149,7 +210,7 @@ INLINE void fc_sw(const int n, const int m, const int8_t *x, const nm_weights_t 
                   int8_t *d) {
   for (int c = 0; c < w->rows; ++c) {
     int32_t acc;
-    decimate(1, n, m, w->offsets + c * w->offset_stride, nm_nnz(w), x, 0, d, w->value_stride);
+    decimate(1, n, m, w->offsets + c * w->offset_stride, 0, nm_nnz(w), x, 0, d, w->value_stride);
     dot_rows(1, w->values + c * w->value_stride, d, w->value_stride, w->value_stride / 4, &acc);
     y[c] = requantize(acc, c, q);
   }
