@@ -102,11 +102,14 @@ def table() -> str:
                          f"samples ({config} config, {len(rows[0]['runs'])} seeds): test error % | {errs}{ratios} | "
                          f"{LEARNING_ANCHORS.get(task, LEARNING_ANCHORS['other'])} | `{lr['command']}` |")
     lm = load("learning_memory")
-    if lm:
-        mem = lm["peak_train_memory_bytes"]
-        lines.append("| peak training memory, MNIST 4 x 2000 (measured) | " + ", ".join(
-            f"{a} {b / 2**20:.0f} MiB" for a, b in mem.items()) + f"; Bio-FO / BP = {mem['bio-fo'] / mem['bp']:.2f} "
-            f"| well below BP | `{lm['command']}` |")
+    for name, net in (lm or {}).get("networks", {}).items():
+        per = net["algorithms"]
+        mib = ", ".join(f"{a} {m['tally_bytes'] / 2**20:.0f} / {m['rss_growth_bytes'] / 2**20:.0f} MiB"
+                        for a, m in per.items())
+        lines.append(f"| peak training memory, MNIST {name} on {net['n_train']:,} samples: tally / measured RSS growth "
+                     f"during fit | {mib}"
+                     + f"; Bio-FO / BP = {net['bio_fo_over_bp']['tally_bytes']:.2f} / "
+                       f"{net['bio_fo_over_bp']['rss_growth_bytes']:.2f} | below BP | `{lm['command']}` |")
     od = load("learning_on_device")
     if od:
         s, r = od["spike"], od["rtl"]

@@ -1,8 +1,8 @@
-"""Runtime prediction on the Pitot measurements (../shared/data/pitot): MAPE with and without interference,
-bound coverage and tightness, for Pitot, its ablations and the baselines, over training fractions and seeds.
-Every run is appended to benchmarks/results/<name>_runs.jsonl as it finishes (a rerun skips the runs already
-there); the summary (mean and spread per method and fraction) goes to <name>.json with plots of MAPE vs
-training fraction, bound width vs alpha and coverage vs alpha (name: runtime_prediction, or
+"""Runtime prediction on the Pitot measurements (edge_sdk/data/pitot, or $EDGE_SDK_DATA/pitot): MAPE with and
+without interference, bound coverage and tightness, for Pitot, its ablations and the baselines, over training
+fractions and seeds. Every run is appended to benchmarks/results/<name>_runs.jsonl as it finishes (a rerun skips
+the runs already there); the summary (mean and spread per method and fraction) goes to <name>.json with plots of
+MAPE vs training fraction, bound width vs alpha and coverage vs alpha (name: runtime_prediction, or
 runtime_prediction_long for --plan long)."""
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import os
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, ROOT, write_result
+from common import RESULTS, write_result
 
-DATA = ROOT.parent / "shared" / "data" / "pitot"
+from edge_sdk.data import root as data_root
+
+DATA = data_root() / "pitot"
 FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)
 SEEDS = (0, 1, 2, 3, 4)
 # method: (training fractions, seeds). Pitot and matrix factorisation run the whole grid; the other
@@ -121,7 +123,7 @@ def main() -> None:
                   f"co-located {r['mape_interference']:.2%} ({r['fit_seconds']:.0f} s)", flush=True)
     result = summarize(done)
     plot(result["summary"], RESULTS / f"{name}.png")
-    write_result(name, {"data": "../shared/data/pitot (85% of the published rows)",
+    write_result(name, {"data": "edge_sdk/data/pitot (85% of the published rows)",
                                         "steps": args.steps,
                                         "plan": {k: {"fractions": list(f), "seeds": list(s)} for k, (f, s) in plan.items()},
                                         **result})

@@ -91,7 +91,8 @@ def _cmd_runtime_predict(args: argparse.Namespace) -> int:
     r = commands.predict(args.model, args.workload, args.platform, args.others or [], args.alpha)
     beside = f" beside {', '.join(r['co_located'])}" if r["co_located"] else ""
     print(f"{r['workload']} on {r['platform']}{beside}: predicted {r['predicted_runtime']:.4g}, upper bound "
-          f"{r['upper_bound']:.4g} (holds with probability >= {1 - r['alpha']:.0%}; units of the training data)")
+          f"{r['upper_bound']:.4g} (holds with probability >= {100 * (1 - r['alpha']):.10g}%; units of the training "
+          "data)")
     return 0
 
 
@@ -113,13 +114,14 @@ def _cmd_learn(args: argparse.Namespace) -> int:
     if args.on_device:
         if args.algo != "bio-fo":
             raise EdgeSdkError("only --algo bio-fo trains on the device")
-        result = commands.learn_on_device(args.dataset, args.sim, args.layers, args.epochs, lr or [0.05, 0.01],
-                                          args.seed, args.max_train, args.max_test)
+        result = commands.learn_on_device(args.dataset, args.sim, args.layers, args.epochs, lr, args.seed,
+                                          args.max_train, args.max_test, args.data)
     else:
         if lr is not None and len(lr) != 1:
             raise EdgeSdkError("host training takes one --lr")
-        result = commands.learn_host(args.algo, args.dataset, args.layers, args.epochs, lr[0] if lr else 1e-3,
-                                     args.seed, args.max_train, args.plot, args.connectivity)
+        result = commands.learn_host(args.algo, args.dataset, args.layers, args.epochs, lr[0] if lr else None,
+                                     args.seed, args.max_train, args.plot, args.connectivity, args.batch_size,
+                                     args.data)
     print(commands.accuracy_line(result))
     write_json(result, args.json)
     return 0
@@ -186,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     rt = sub.add_parser("runtime", help="WebAssembly runtime prediction with conformal bounds (Pitot-style)")
     rts = rt.add_subparsers(dest="runtime_command", required=True)
     t = rts.add_parser("train", help="train a predictor; prints held-out metrics")
-    t.add_argument("--data", required=True, help="dataset directory (data.npz, ifN.npz) or npz file")
+    t.add_argument("--data", default=None, help="dataset directory (data.npz, ifN.npz) or npz file (default: the "
+                   "Pitot measurements shipped in edge_sdk/data/pitot, or $EDGE_SDK_DATA/pitot)")
     t.add_argument("-o", dest="output", required=True, help="model file to write")
     t.add_argument("--train-fraction", type=float, default=0.9)
     t.add_argument("--seed", type=int, default=0)
@@ -195,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_runtime_train)
     e = rts.add_parser("evaluate", help="MAPE, bound coverage and tightness of a model on a dataset")
     e.add_argument("--model", required=True)
-    e.add_argument("--data", required=True)
+    e.add_argument("--data", default=None, help="dataset directory or npz file (default: as for train)")
     e.add_argument("--json", default=None, help="write the metrics to this JSON file")
     e.add_argument("--held-out", action="store_true", help="only the test split the model was trained without")
     e.set_defaults(func=_cmd_runtime_evaluate)
@@ -225,9 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("--dataset", default="digits", choices=["digits", "mnist", "fashion", "cifar10", "ecg200",
                                                              "ecg5000"])
     le.add_argument("--layers", default="2x32", help="COUNTxWIDTH or comma-separated widths")
-    le.add_argument("--epochs", type=int, default=5, help="epochs per layer")
-    le.add_argument("--lr", default=None, help="learning rate (host: Adam, default 1e-3; on-device: SGD, one "
-                    "per layer allowed, default 0.05,0.01)")
+    le.add_argument("--epochs", type=int, default=None, help="epochs per layer (default: the algorithm's own, "
+                    "e.g. ff 1000 full-batch steps per layer; on-device 5)")
+    le.add_argument("--lr", default=None, help="learning rate (default: the algorithm's paper's, e.g. Adam 1e-3 "
+                    "for bio-fo and bp, 0.03 for ff, SGD 0.01 for pepita; on-device: SGD, one per layer allowed, "
+                    "default normalised by each layer's input size, for any depth)")
+    le.add_argument("--batch-size", type=int, default=None, help="host training: samples per step (default: "
+                    "the algorithm's own; ff trains on the whole training set at once)")
+    le.add_argument("--data", default=None, help="directory holding images/ and ecg/ (default: $EDGE_SDK_DATA, "
+                    "else the data shipped in edge_sdk/data)")
     le.add_argument("--seed", type=int, default=0)
     le.add_argument("--on-device", action="store_true", help="train as firmware on the simulated MCU")
     le.add_argument("--sim", default="spike", choices=["spike", "rtl"])

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
+import torch
 
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.runtime_prediction import conformal, data
@@ -71,6 +76,25 @@ def _bad(tmp_path, **changes):
 def test_loader_rejects_bad_input(tmp_path, changes, message):
     with pytest.raises(EdgeSdkError, match=message.replace("(", r"\(").replace(")", r"\)")):
         data.load(_bad(tmp_path, **changes))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: p.write_bytes(p.read_bytes()[:4000]), "is not a readable npz file .*damaged or truncated"),
+    (lambda p: p.write_bytes(b""), "is empty"),
+    (lambda p: p.write_bytes(b"PK\x03\x04 not really a zip"), "is not a readable npz file"),
+])
+def test_loader_rejects_damaged_files(tmp_path, damage, message):
+    path = _bad(tmp_path)
+    damage(path)
+    with pytest.raises(EdgeSdkError, match=f"'{re.escape(str(path))}' {message}"):
+        data.load(path)
+
+
+def test_loader_names_the_file_of_a_2d_t(tmp_path):
+    solo, _ = planted()
+    path = _bad(tmp_path, t=solo["t"][:, None])
+    with pytest.raises(EdgeSdkError, match=rf"'{re.escape(str(path))}': 't' has shape \(1000, 1\); it must be 1-D"):
+        data.load(path)
 
 
 def test_loader_reads_directory_and_interference(planted_dir):
@@ -153,6 +177,53 @@ def test_estimator_checks_inputs(fitted):
         RuntimePredictor().predict(np.array([[0, 0]]))
 
 
+def test_estimator_checks_hyperparameters_when_fitting(planted_dir):
+    ds = data.load(planted_dir)
+    X = design_matrix(ds.rows.workload, ds.rows.platform, ds.rows.interferers)
+    for params, message in (({"steps": 0}, "steps must be a positive whole number, got 0"),
+                            ({"lr": -1.0}, "lr must be a positive finite number"),
+                            ({"model": "gru"}, "unknown model 'gru'"),
+                            ({"validation_fraction": 1.0}, "validation_fraction must lie strictly between 0 and 1")):
+        with pytest.raises(EdgeSdkError, match=message):
+            RuntimePredictor(**params).fit(X, ds.rows.t, tables=ds.tables)
+
+
+def test_estimator_is_a_scikit_learn_estimator_and_splits_its_own_eval_set(planted_dir):
+    from sklearn.base import clone
+    ds = data.load(planted_dir)
+    X = design_matrix(ds.rows.workload, ds.rows.platform, ds.rows.interferers)
+    est = RuntimePredictor(steps=200, eval_every=50, batch_size=256, seed=4)
+    assert est.get_params()["steps"] == 200 and est.get_params()["validation_fraction"] == 0.1
+    twin = clone(est)
+    assert twin is not est and twin.get_params() == est.get_params()
+    twin.fit(X, ds.rows.t, tables=ds.tables)       # no eval_set: 10% of the rows are held out for it
+    assert len(twin.val_residuals_) == 200 and twin.score(X, ds.rows.t) > 0.5
+    with pytest.raises(EdgeSdkError, match="no bounds"):
+        twin.predict_bound(X[:3], 0.1)
+    with pytest.raises(EdgeSdkError, match="too few to hold out a validation split"):
+        clone(est).fit(X[:5], ds.rows.t[:5], tables=ds.tables)
+
+
+def test_matrix_factorization_rejects_bad_indices(planted_dir):
+    from sklearn.base import clone
+
+    from edge_sdk.runtime_prediction.mf import MatrixFactorization
+    ds = data.load(planted_dir)
+    X = design_matrix(ds.rows.workload, ds.rows.platform, ds.rows.interferers)
+    mf = MatrixFactorization(rank=2, iterations=3)
+    assert clone(mf).get_params() == mf.get_params()
+    with pytest.raises(EdgeSdkError, match="not fitted"):
+        mf.predict(X[:2])
+    mf.fit(X, ds.rows.t, tables=ds.tables)
+    for bad, message in (([[-1, 0]], r"X\[:, 0\] holds workload indices in 0..39; row 0 has -1"),
+                         ([[0, -3]], r"X\[:, 1\] holds platform indices in 0..24; row 0 has -3"),
+                         ([[40, 0]], "workload indices in 0..39; row 0 has 40")):
+        with pytest.raises(EdgeSdkError, match=message):
+            mf.predict(np.array(bad))
+    with pytest.raises(EdgeSdkError, match="workload indices"):
+        MatrixFactorization().fit(X - 1, ds.rows.t, tables=ds.tables)
+
+
 def test_save_load_roundtrip(fitted, tmp_path):
     est, _, X, _ = fitted
     est.save(tmp_path / "m.pt")
@@ -162,6 +233,12 @@ def test_save_load_roundtrip(fitted, tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a model")
     with pytest.raises(EdgeSdkError, match="not an edge-sdk runtime model"):
         RuntimePredictor.load(tmp_path / "junk.pt")
+    blob = torch.load(tmp_path / "m.pt", weights_only=True)
+    del blob["state"], blob["tables"]["n_platform"]
+    torch.save(blob, tmp_path / "partial.pt")
+    with pytest.raises(EdgeSdkError, match="incomplete edge-sdk runtime model .it lacks state, tables.n_platform.: "
+                                           "train it again"):
+        RuntimePredictor.load(tmp_path / "partial.pt")
 
 
 # ------------------------------------------------------------------ CLI
@@ -193,6 +270,48 @@ def test_cli_train_evaluate_predict(planted_dir, tmp_path):
     assert proc.returncode == 2 and "does not exist" in proc.stderr
 
 
+def test_cli_runtime_rejects_bad_input(planted_dir, tmp_path):
+    proc = cli("train", "--data", planted_dir, "-o", tmp_path / "m.pt", "--steps", "0")
+    assert proc.returncode == 2 and "error: --steps must be a positive whole number, got 0" in proc.stderr
+    assert not (tmp_path / "m.pt").exists()
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes((planted_dir / "data.npz").read_bytes()[:3000])
+    proc = cli("train", "--data", truncated, "-o", tmp_path / "m.pt")
+    assert proc.returncode == 2 and "damaged or truncated" in proc.stderr
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    proc = cli("train", "--data", empty, "-o", tmp_path / "m.pt")
+    assert proc.returncode == 2 and f"'{empty}' is empty" in proc.stderr
+
+
+def test_cli_predict_states_the_confidence_exactly(planted_dir, tmp_path):
+    """alpha 0.001 holds with probability >= 99.9% (not a rounded "100%"); an alpha the calibration rows cannot
+    support, or one outside (0, 1), is an error."""
+    ds = data.load(planted_dir)
+    X = design_matrix(ds.rows.workload, ds.rows.platform, ds.rows.interferers)
+    est = RuntimePredictor(steps=50, eval_every=50).fit(X, ds.rows.t, tables=ds.tables, eval_set=(X, ds.rows.t),
+                                                      calibration_set=(X, ds.rows.t))  # 2,000 calibration rows
+    est.save(tmp_path / "m.pt")
+    args = ("predict", "--model", tmp_path / "m.pt", "--workload", "suite/w1", "--platform", "rt:host1")
+    proc = cli(*args, "--alpha", "0.001")
+    assert proc.returncode == 0 and "probability >= 99.9%" in proc.stdout
+    assert "probability >= 90%" in cli(*args).stdout
+    proc = cli(*args, "--alpha", "0.0001")
+    assert proc.returncode == 2 and "alpha = 0.0001 needs more than 2000 calibration rows" in proc.stderr
+    proc = cli(*args, "--alpha", "0")
+    assert proc.returncode == 2 and "strictly between 0 and 1" in proc.stderr
+
+
+def test_cli_train_defaults_to_the_shipped_measurements(tmp_path):
+    """No --data and no ../shared: the Pitot measurements shipped in edge_sdk/data/pitot."""
+    proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", "runtime", "train", "-o", tmp_path / "m.pt",
+                           "--steps", "10"], capture_output=True, text=True, cwd=tmp_path,
+                          env={k: v for k, v in os.environ.items() if k != "EDGE_SDK_DATA"})
+    assert proc.returncode == 0, proc.stderr
+    meta = RuntimePredictor.load(tmp_path / "m.pt").meta_
+    assert meta["data"].endswith(os.path.join("edge_sdk", "data", "pitot")) and meta["rows"] > 100_000
+
+
 # ------------------------------------------------------------------ collection
 def test_collector_end_to_end_and_resume(tmp_path):
     from edge_sdk.runtime_prediction import collect
@@ -210,6 +329,44 @@ def test_collector_end_to_end_and_resume(tmp_path):
     assert again["measured"] == 4 and len((out / "journal.jsonl").read_text().splitlines()) == 4
     with pytest.raises(EdgeSdkError, match="unknown runtime 'v8-magic'"):
         collect.collect(out, runtimes=["v8-magic"])
+
+
+COLLECT = dict(runtimes=["wasmtime-cranelift-speed"], sizes=["tiny"], kernels=["hash_mix", "sort_int"],
+               repetitions=2, pairs_per_workload=1)
+
+
+def test_collector_retries_failed_measurements_and_survives_a_cut_journal(tmp_path):
+    from edge_sdk.runtime_prediction import collect
+    out = tmp_path / "collected"
+    first = collect.collect(out, timeout_s=1e-3, **COLLECT)      # every run times out
+    assert first["failed"] == 4 and first["measured"] == 0
+    journal = out / "journal.jsonl"
+    journal.write_text(journal.read_text() + '{"workload": "edge/hash_mi')   # killed while writing a line
+    again = collect.collect(out, **COLLECT)                    # the failed ones are measured, not skipped
+    assert again["failed"] == 0 and again["measured"] == 4 and again["solo"] == 2
+    lines = journal.read_text().splitlines()
+    assert len(lines) == 8 and all(json.loads(line) for line in lines)
+    journal.write_text("not json\n" + journal.read_text())
+    with pytest.raises(EdgeSdkError, match="line 1 is not a journal entry.*repair or delete that line"):
+        collect.collect(out, **COLLECT)
+    with pytest.raises(EdgeSdkError, match="--pairs must be 0 or more"):
+        collect.collect(out, runtimes=["wasmtime-cranelift-speed"], pairs_per_workload=-1)
+
+
+def test_collector_ctrl_c_keeps_the_measurements(tmp_path):
+    out = tmp_path / "collected"
+    proc = subprocess.Popen([sys.executable, "-m", "edge_sdk.cli", "runtime", "collect", "-o", out, "--runtimes",
+                             "wasmtime-cranelift-speed", "--sizes", "tiny", "small", "--repetitions", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not ((out / "journal.jsonl").exists()
+                                               and (out / "journal.jsonl").read_text().count("\n") >= 1):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in err, err
+    assert "interrupted:" in err and "run the same command again to resume" in err
+    assert len(data.load(out).rows) >= 1
 
 
 def test_opcode_counts_match_a_hand_built_module():

@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from edge_sdk.errors import EdgeSdkError
+from edge_sdk.errors import EdgeSdkError, positive_int
 from edge_sdk.learning import datasets
 from edge_sdk.learning.on_device import make_task, run_on_device
 
@@ -25,15 +25,22 @@ def parse_layers(text: str) -> list[int]:
     return layers
 
 
-def learn_on_device(dataset: str, backend: str, layers: str, epochs: int, lr: list[float], seed: int,
-                    max_train: int | None = None, max_test: int | None = None) -> dict:
+def _first(x, y, n: int | None, flag: str):
+    """The first n samples (all when n is None)."""
+    return (x, y) if n is None else (x[:positive_int(flag, n)], y[:n])
+
+
+def learn_on_device(dataset: str, backend: str, layers: str, epochs: int | None = None,
+                    lr: list[float] | None = None, seed: int = 0, max_train: int | None = None,
+                    max_test: int | None = None, data: str | None = None) -> dict:
+    """Train Bio-FO as firmware on `backend`; `epochs` and `lr` default to `make_task`'s."""
     widths = parse_layers(layers)
-    if epochs < 1:
-        raise EdgeSdkError(f"--epochs must be at least 1, got {epochs}")
-    x_train, y_train, x_test, y_test = datasets.load(dataset, seed)
-    x_train, y_train = x_train[:max_train], y_train[:max_train]
-    x_test, y_test = x_test[:max_test], y_test[:max_test]
-    task = make_task(x_train, y_train, x_test, y_test, widths, epochs, lr if len(lr) > 1 else lr[0], seed)
+    x_train, y_train, x_test, y_test = datasets.load(dataset, seed, data)
+    x_train, y_train = _first(x_train, y_train, max_train, "--max-train")
+    x_test, y_test = _first(x_test, y_test, max_test, "--max-test")
+    given = {"epochs": epochs, "lr": lr if lr is None or len(lr) > 1 else lr[0]}
+    task = make_task(x_train, y_train, x_test, y_test, widths, seed=seed,
+                     **{k: v for k, v in given.items() if v is not None})
     start = time.perf_counter()
     r = run_on_device(task, backend)
     fan_in = [x_train.shape[1], *widths[:-1]]
@@ -41,7 +48,7 @@ def learn_on_device(dataset: str, backend: str, layers: str, epochs: int, lr: li
     params = sum(i * o + o for i, o in zip(fan_in, widths))
     cache = 4 * (len(y_train) + len(y_test)) * max(widths)
     return {"algo": "bio-fo", "on_device": True, "sim": backend, "dataset": dataset, "layers": widths,
-            "epochs": epochs, "seed": seed, "learning_rates": [v / 65536 for v in task.lr],
+            "epochs": task.epochs, "seed": seed, "learning_rates": [v / 65536 for v in task.lr],
             "n_train": int(len(y_train)), "n_test": int(len(y_test)),
             "test_accuracy": r["test_accuracy"][-1], "per_layer_test_accuracy": r["test_accuracy"],
             "float_per_layer_test_accuracy": r["float_test_accuracy"], "bit_exact": r["bit_exact"],
@@ -51,9 +58,14 @@ def learn_on_device(dataset: str, backend: str, layers: str, epochs: int, lr: li
             "wall_seconds": time.perf_counter() - start}
 
 
-def learn_host(algo: str, dataset: str, layers: str, epochs: int, lr: float, seed: int,
-               max_train: int | None = None, plot: str | None = None, connectivity: str = "local") -> dict:
-    """Train a host learner; test accuracy after every epoch (per layer for Bio-FO)."""
+CURVE_POINTS = 50  # test accuracy is measured at most this often per layer (FF trains 1000 steps per layer)
+
+
+def learn_host(algo: str, dataset: str, layers: str, epochs: int | None = None, lr: float | None = None,
+               seed: int = 0, max_train: int | None = None, plot: str | None = None, connectivity: str = "local",
+               batch_size: int | None = None, data: str | None = None) -> dict:
+    """Train a host learner; test accuracy during training (per layer for the layer-wise ones). `epochs`, `lr`
+    and `batch_size` default to the algorithm's own (its paper's) values: the learner classes' defaults."""
     from tqdm import tqdm
 
     from edge_sdk.learning.learners import CONV_LEARNERS, LEARNERS
@@ -62,34 +74,40 @@ def learn_host(algo: str, dataset: str, layers: str, epochs: int, lr: float, see
     if algo in CONV_LEARNERS and dataset not in datasets.IMAGE_SHAPES:
         raise EdgeSdkError(f"--algo {algo} needs an image dataset ({', '.join(datasets.IMAGE_SHAPES)}), got '{dataset}'")
     widths = parse_layers(layers)
-    x_train, y_train, x_test, y_test = datasets.load(dataset, seed)
-    x_train, y_train = x_train[:max_train], y_train[:max_train]
+    given = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)) if v is not None}
+    if algo in CONV_LEARNERS:
+        model = CONV_LEARNERS[algo](layers=widths, seed=seed, image_shape=datasets.IMAGE_SHAPES[dataset],
+                                    connectivity=connectivity, **given)
+    else:
+        model = LEARNERS[algo](layers=widths, seed=seed, **given)
+    x_train, y_train, x_test, y_test = datasets.load(dataset, seed, data)
+    x_train, y_train = _first(x_train, y_train, max_train, "--max-train")
+    layerwise = hasattr(model, "predict_layer")
+    every = max(1, model.epochs // CURVE_POINTS)
     curve = []
-    layerwise = algo.startswith("bio-fo")
-    total = epochs * (len(widths) if layerwise else 1)
-    bar = tqdm(total=total, desc=f"{algo} on {dataset}", unit="epoch", leave=False)
 
     def progress(layer, epoch):
+        bar.update(1)
+        if (epoch + 1) % every and epoch + 1 != model.epochs:
+            return
         acc = float(np.mean((model.predict_layer(x_test, layer) if layer is not None else model.predict(x_test))
                             == y_test))
         curve.append({"layer": layer, "epoch": epoch, "test_accuracy": acc})
-        bar.update(1)
         bar.set_postfix(acc=f"{acc:.3f}")
 
+    model.progress = progress
     start = time.perf_counter()
-    if algo in CONV_LEARNERS:
-        model = CONV_LEARNERS[algo](layers=widths, epochs=epochs, lr=lr, seed=seed, progress=progress,
-                                    image_shape=datasets.IMAGE_SHAPES[dataset], connectivity=connectivity)
-    else:
-        model = LEARNERS[algo](layers=widths, epochs=epochs, lr=lr, seed=seed, progress=progress)
-    model.fit(x_train, y_train, classes=int(max(y_train.max(), y_test.max()) + 1))
-    bar.close()
+    # delay: a bad parameter fails before the bar is drawn, so the error stands alone.
+    with tqdm(total=model.epochs * (len(widths) if layerwise else 1), desc=f"{algo} on {dataset}", unit="epoch",
+              leave=False, delay=0.5) as bar:
+        model.fit(x_train, y_train, classes=int(max(y_train.max(), y_test.max()) + 1))
     per_layer = [float(np.mean(model.predict_layer(x_test, l) == y_test)) for l in range(len(widths))] \
         if layerwise else [model.score(x_test, y_test)]
-    result = {"algo": algo, "on_device": False, "dataset": dataset, "layers": widths, "epochs": epochs, "seed": seed,
-              "lr": lr, "n_train": int(len(y_train)), "n_test": int(len(y_test)),
-              "test_accuracy": model.score(x_test, y_test), "per_layer_test_accuracy": per_layer,
-              "per_epoch": curve, "peak_train_memory_bytes": int(model.peak_train_memory_bytes_),
+    result = {"algo": algo, "on_device": False, "dataset": dataset, "layers": widths, "epochs": model.epochs,
+              "seed": seed, "lr": model.lr, "batch_size": model.batch_size, "n_train": int(len(y_train)),
+              "n_test": int(len(y_test)), "test_accuracy": model.score(x_test, y_test),
+              "per_layer_test_accuracy": per_layer, "per_epoch": curve,
+              "peak_train_memory_bytes": int(model.peak_train_memory_bytes_),
               "train_macs_per_sample": int(model.train_macs_per_sample()),
               "wall_seconds": time.perf_counter() - start}
     if plot:
@@ -102,12 +120,12 @@ def plot_curve(result: dict, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4))
-    acc = [100 * p["test_accuracy"] for p in result["per_epoch"]]
-    ax.plot(range(1, len(acc) + 1), acc, "o-", ms=3)
-    for i, p in enumerate(result["per_epoch"]):
-        if p["layer"] and p["epoch"] == 0:
-            ax.axvline(i + 0.5, color="gray", ls=":")
-    ax.set_xlabel("epoch (Bio-FO: layers one after the other)")
+    points = result["per_epoch"]
+    x = [(p["layer"] or 0) * result["epochs"] + p["epoch"] + 1 for p in points]
+    ax.plot(x, [100 * p["test_accuracy"] for p in points], "o-", ms=3)
+    for l in range(1, len(result["layers"]) if points and points[0]["layer"] is not None else 0):
+        ax.axvline(l * result["epochs"] + 0.5, color="gray", ls=":")
+    ax.set_xlabel("epoch (layer-wise learners: layers one after the other)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"{result['algo']} on {result['dataset']}, layers {result['layers']}")
     ax.grid(alpha=0.3)

@@ -122,9 +122,11 @@ def train(task: Task) -> dict:
     return {"test_accuracy": accuracy, "W": W, "b": b}
 
 
-def train_float(task: Task) -> dict:
+def train_float(task: Task, choose_lr=None) -> dict:
     """The same algorithm in float64 from the same (dequantised) start and sample order: what the fixed-point
-    arithmetic costs in accuracy."""
+    arithmetic costs in accuracy. `choose_lr(layer, x)`, given the layer's training inputs (the outputs of the
+    layers trained before it), picks its rate instead of `task.lr`. Returns the test accuracy per layer and the
+    rates used."""
     W = [w / ONE for w in task.W]
     b = [v / ONE for v in task.b]
     B = [m / ONE for m in task.B]
@@ -134,6 +136,8 @@ def train_float(task: Task) -> dict:
     x_train, x_test = task.x_train / ONE, task.x_test / ONE
     accuracy = []
     for layer in range(len(W)):
+        if choose_lr is not None:
+            lrs[layer] = choose_lr(layer, x_train)
         for _ in range(task.epochs):
             rng.shuffle(order)
             for s in order:
@@ -148,4 +152,4 @@ def train_float(task: Task) -> dict:
         hidden = lambda X: np.maximum(X @ W[layer].T + b[layer], 0)  # noqa: E731
         accuracy.append(float(np.mean(np.argmax(hidden(x_test) @ B[layer].T, 1) == task.y_test)))
         x_train, x_test = hidden(x_train), hidden(x_test)
-    return {"test_accuracy": accuracy}
+    return {"test_accuracy": accuracy, "lr": lrs}

@@ -2,9 +2,10 @@
 co-located with another workload, into the Pitot npz format (`data.npz`, `if2.npz`).
 
 Every finished measurement is appended to `journal.jsonl` in the output directory at once, so an interrupted
-collection loses nothing and a rerun resumes where it stopped; the npz files are rewritten from the journal
-at the end (also after an interruption). Each row also records the machine's noise: the coefficient of
-variation of the repetitions (`cv`) and the 1-minute load average when it started (`load`).
+collection (Ctrl-C, a kill) loses nothing and a rerun resumes where it stopped, trying the failed
+measurements again; the npz files are rewritten from the journal at the end (also after an interruption).
+Each row also records the machine's noise: the coefficient of variation of the repetitions (`cv`) and the
+1-minute load average when it started (`load`).
 """
 from __future__ import annotations
 
@@ -155,6 +156,26 @@ def write_dataset(out: Path, journal: list[dict], workloads: list[str], platform
     return {"solo": len(solo), "interference": len(inter)}
 
 
+def read_journal(path: Path) -> list[dict]:
+    """The journal's entries. A last line cut short (the collection was killed while writing it) is dropped and
+    cut from the file, so that appending goes on cleanly; a damaged line before it is an error."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    lines = text.splitlines()
+    entries = []
+    for number, line in enumerate(lines, 1):
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number < len(lines):
+                raise EdgeSdkError(f"'{path}' line {number} is not a journal entry ({line[:80]!r}): repair or delete "
+                                   "that line, then run the same command again") from None
+            with path.open("r+") as f:
+                f.truncate(len(text.encode()) - len(line.encode()) - (0 if text.endswith(line) else 1))
+    return entries
+
+
 def collect(output: str | Path, runtimes: list[str] | None = None, budget_minutes: float | None = None,
             repetitions: int = 3, sizes: list[str] | None = None, kernels: list[str] | None = None,
             pairs_per_workload: int = 2, timeout_s: float = 60.0, seed: int = 0) -> dict:
@@ -168,6 +189,10 @@ def collect(output: str | Path, runtimes: list[str] | None = None, budget_minute
             raise EdgeSdkError(f"runtime '{r}' is not available here (available: {', '.join(have) or 'none'})")
     if repetitions < 1:
         raise EdgeSdkError(f"--repetitions must be at least 1, got {repetitions}")
+    if pairs_per_workload < 0:
+        raise EdgeSdkError(f"--pairs must be 0 or more, got {pairs_per_workload}")
+    if budget_minutes is not None and budget_minutes <= 0:
+        raise EdgeSdkError(f"--budget-minutes must be positive, got {budget_minutes}")
     kernels = list(kernels or wasm.SIZES)
     sizes = list(sizes or DEFAULT_SIZES)
     out.mkdir(parents=True, exist_ok=True)
@@ -189,11 +214,13 @@ def collect(output: str | Path, runtimes: list[str] | None = None, budget_minute
             others = [o for o in workloads if o != w]
             jobs += [(w, p, o) for o in rng.sample(others, min(pairs_per_workload, len(others)))]
     journal_path = out / "journal.jsonl"
-    journal = [json.loads(line) for line in journal_path.read_text().splitlines()] if journal_path.exists() else []
-    done = {(j["workload"], j["platform"], j["interferer"]) for j in journal}
+    journal = read_journal(journal_path)
+    # Only a successful measurement is done: a failed one (a timeout, a crash) is tried again on a rerun.
+    done = {(j["workload"], j["platform"], j["interferer"]) for j in journal if "t" in j}
     todo = [j for j in jobs if j not in done]
     deadline = time.monotonic() + 60 * budget_minutes if budget_minutes else None
-    stopped_by_budget = False
+    stopped_by_budget = interrupted = False
+    failed = set()
     try:
         with journal_path.open("a") as log, tqdm(total=len(jobs), initial=len(jobs) - len(todo),
                                                  desc="measuring", unit="run") as bar:
@@ -208,9 +235,16 @@ def collect(output: str | Path, runtimes: list[str] | None = None, budget_minute
                 log.write(json.dumps(entry) + "\n")
                 log.flush()
                 journal.append(entry)
+                if "failed" in result:
+                    failed.add((workload, plat, other))
                 bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         counts = write_dataset(out, journal, workloads, platforms, features)
-    failed = sum(1 for j in journal if "failed" in j)
+    measured = len({(j["workload"], j["platform"], j["interferer"]) for j in journal if "t" in j})
+    if interrupted:
+        raise EdgeSdkError(f"interrupted: {measured} measurements are kept in '{journal_path}' (and written to "
+                           f"{out}/data.npz); run the same command again to resume")
     return {"output": str(out), "runtimes": runtimes, "workloads": len(workloads), "planned": len(jobs),
-            "measured": len(journal) - failed, "failed": failed, "stopped_by_budget": stopped_by_budget, **counts}
+            "measured": measured, "failed": len(failed), "stopped_by_budget": stopped_by_budget, **counts}

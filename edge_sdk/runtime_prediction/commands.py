@@ -7,14 +7,22 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from edge_sdk.errors import EdgeSdkError
+from edge_sdk import data as shipped
+from edge_sdk.errors import EdgeSdkError, positive_int
 from edge_sdk.runtime_prediction import data
 from edge_sdk.runtime_prediction.estimator import RuntimePredictor, design_matrix
 from edge_sdk.runtime_prediction.experiment import ALPHAS, fit_method, lookup, metrics, xy
 
 
-def train(data_path: str, output: str, train_fraction: float = 0.9, seed: int = 0, steps: int = 6000,
+def shipped_measurements(data_path: str | None) -> str:
+    """`data_path`, or the Pitot measurements of the data directory (edge_sdk/data or $EDGE_SDK_DATA)."""
+    return data_path or str(shipped.root() / "pitot")
+
+
+def train(data_path: str | None, output: str, train_fraction: float = 0.9, seed: int = 0, steps: int = 6000,
           model: str = "pitot") -> dict:
+    positive_int("--steps", steps)
+    data_path = shipped_measurements(data_path)
     ds = data.load(data_path)
     splits = data.split(len(ds.rows), train_fraction, seed)
     with tqdm(total=steps, desc=f"training {model}", unit="step", leave=False) as bar:
@@ -31,7 +39,8 @@ def train(data_path: str, output: str, train_fraction: float = 0.9, seed: int = 
     return result
 
 
-def evaluate(model_path: str, data_path: str, held_out: bool = False, alphas=ALPHAS) -> dict:
+def evaluate(model_path: str, data_path: str | None, held_out: bool = False, alphas=ALPHAS) -> dict:
+    data_path = shipped_measurements(data_path)
     est = RuntimePredictor.load(model_path)
     ds = data.load(data_path, tables=est.tables_)
     if ds.tables.n_workloads != est.tables_.n_workloads or ds.tables.n_platforms != est.tables_.n_platforms:

@@ -9,6 +9,8 @@ optionally `f_platform`, `f_workload` (feature names).
 from __future__ import annotations
 
 import re
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,8 +92,12 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
-    except (OSError, ValueError) as err:
-        raise EdgeSdkError(f"'{path}' is not a readable npz file ({err})") from None
+    except EOFError:
+        raise EdgeSdkError(f"'{path}' is empty: write the measurements again (e.g. `edge-sdk runtime collect`) "
+                           "or remove the file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error) as err:
+        raise EdgeSdkError(f"'{path}' is not a readable npz file ({type(err).__name__}: {err}); it is damaged or "
+                           "truncated: write or copy it again") from None
 
 
 def _rows_from(arrays: dict[str, np.ndarray], path: Path) -> Rows:
@@ -104,6 +110,8 @@ def _rows_from(arrays: dict[str, np.ndarray], path: Path) -> Rows:
     if inter_keys != expected:
         raise EdgeSdkError(f"'{path}': interference arrays must be i_interference0..{len(inter_keys) - 1} "
                            f"without gaps, found {', '.join(inter_keys)}")
+    if arrays["t"].ndim != 1:
+        raise EdgeSdkError(f"'{path}': 't' has shape {arrays['t'].shape}; it must be 1-D, one runtime per row")
     n = len(arrays["t"])
     for k in [*ROW_ARRAYS[1:], *inter_keys]:
         if arrays[k].shape != (n,):

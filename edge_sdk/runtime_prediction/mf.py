@@ -7,12 +7,15 @@ import math
 
 import numpy as np
 
-from edge_sdk.errors import EdgeSdkError
+from sklearn.base import BaseEstimator
+
+from edge_sdk.errors import EdgeSdkError, positive_int, positive_number
 from edge_sdk.runtime_prediction.conformal import conformal_margin, mape
 from edge_sdk.runtime_prediction.data import Tables
+from edge_sdk.runtime_prediction.estimator import check_X, check_y
 
 
-class MatrixFactorization:
+class MatrixFactorization(BaseEstimator):
     def __init__(self, rank: int = 8, reg: float = 1.0, iterations: int = 30, seed: int = 0):
         self.rank, self.reg, self.iterations, self.seed = rank, reg, iterations, seed
 
@@ -35,7 +38,13 @@ class MatrixFactorization:
         return out[:, 0], out[:, 1:]
 
     def fit(self, X, y, *, tables: Tables, eval_set=None, calibration_set=None):
-        X, y = np.asarray(X), np.log(np.asarray(y, dtype=np.float64))
+        """ALS on the solo rows of (X, y); eval_set is not used (the model has no early stopping); the conformal
+        margin comes from calibration_set."""
+        positive_int("rank", self.rank)
+        positive_number("reg", self.reg)
+        positive_int("iterations", self.iterations)
+        X = check_X(X, tables)
+        y = np.log(check_y(y, len(X)))
         self.tables_ = tables
         w, p = X[:, 0], X[:, 1]
         solo = (X[:, 2:] < 0).all(1) if X.shape[1] > 2 else np.ones(len(X), bool)
@@ -51,11 +60,14 @@ class MatrixFactorization:
             self.b_, self.V_ = self._solve(p, w, r, self.U_, np_, self.a_)
         self.cal_residuals_ = None
         if calibration_set is not None:
-            self.cal_residuals_ = np.log(calibration_set[1]) - np.log(self.predict(calibration_set[0]))
+            Xc = check_X(calibration_set[0], tables)
+            self.cal_residuals_ = np.log(check_y(calibration_set[1], len(Xc))) - np.log(self.predict(Xc))
         return self
 
     def predict(self, X) -> np.ndarray:
-        X = np.asarray(X)
+        if not hasattr(self, "mu_"):
+            raise EdgeSdkError("this MatrixFactorization is not fitted yet: call fit() first")
+        X = check_X(X, self.tables_)
         w, p = X[:, 0], X[:, 1]
         return np.exp(self.mu_ + self.a_[w] + self.b_[p] + (self.U_[w] * self.V_[p]).sum(1))
 
@@ -68,7 +80,8 @@ class MatrixFactorization:
         return self.predict(X) * math.exp(margin)
 
     def score(self, X, y) -> float:
-        return 1.0 - mape(np.asarray(y, dtype=np.float64), self.predict(X))
+        """1 - MAPE."""
+        return 1.0 - mape(check_y(y, len(np.asarray(X))), self.predict(X))
 
 
 def tuned_matrix_factorization(X, y, *, tables: Tables, eval_set, calibration_set=None, seed: int = 0,
