@@ -1,6 +1,7 @@
 """Layer kernels on the simulated MCU: build one layer (conv or fully connected) with one kernel variant into
 a program, run it on Spike or the RTL, and check its output bit for bit against a numpy reference.
 
+Layers: conv2d, depthwise conv2d (dense only, as in the paper) and fully connected.
 Variants: "ref" (plain C), "dense" (the xedge SIMD kernels), "sw" (N:M sparse on xedge: decimating im2col),
 "ext" (N:M sparse with the xdec decimating load, built with --isa xdec). The data (input, weights, quantization)
 is random and seeded; weights are magnitude-pruned to the pattern, so every variant computes the same layer.
@@ -29,14 +30,19 @@ ISA = {"ref": "xedge", "dense": "xedge", "sw": "xedge", "ext": "xdec"}
 @dataclass(frozen=True)
 class Layer:
     name: str
-    op: str           # "conv" or "fc"
+    op: str           # "conv", "dw" (depthwise: cin == cout, one filter per channel) or "fc"
     h: int = 1
     w: int = 1
     cin: int = 1
     cout: int = 1
-    k: int = 1        # kernel size (square)
+    k: int = 1        # kernel height (and width, unless kw is given)
     stride: int = 1
     pad: int = 0
+    kw_: int = 0      # kernel width when not square
+
+    @property
+    def kw(self) -> int:
+        return self.kw_ or self.k
 
     @property
     def ho(self) -> int:
@@ -44,19 +50,23 @@ class Layer:
 
     @property
     def wo(self) -> int:
-        return (self.w + 2 * self.pad - self.k) // self.stride + 1
+        return (self.w + 2 * self.pad - self.kw) // self.stride + 1
 
     @property
     def reduction(self) -> int:
-        return self.k * self.k * self.cin
+        return self.k * self.kw * (1 if self.op == "dw" else self.cin)
 
     @property
     def macs(self) -> int:
         return self.ho * self.wo * self.cout * self.reduction
 
 
-def conv(name, h, cin, cout, k, stride=1, pad=None, w=None) -> Layer:
-    return Layer(name, "conv", h, w or h, cin, cout, k, stride, k // 2 if pad is None else pad)
+def conv(name, h, cin, cout, k, stride=1, pad=None, w=None, kw=0) -> Layer:
+    return Layer(name, "conv", h, w or h, cin, cout, k, stride, k // 2 if pad is None else pad, kw)
+
+
+def dw(name, h, channels, k, stride=1, w=None) -> Layer:
+    return Layer(name, "dw", h, w or h, channels, channels, k, stride, k // 2)
 
 
 def fc(name, cin, cout) -> Layer:
@@ -78,8 +88,10 @@ LAYERS = {layer.name: layer for layer in (
     conv("resnet8-stack1-conv", 32, 16, 16, 3),
     conv("resnet8-stack2-conv", 16, 32, 32, 3),
     conv("resnet8-stack3-conv", 8, 64, 64, 3),
-    conv("dscnn-conv1", 49, 1, 64, 1, w=10),
+    conv("dscnn-conv1", 49, 1, 64, 10, stride=2, pad=0, w=10, kw=4),  # 10x4 filters (unpadded here)
     conv("dscnn-pointwise", 25, 64, 64, 1, w=5),
+    dw("dscnn-depthwise", 25, 64, 3, w=5),
+    dw("mobilenetv1-0.25-dw-s2", 48, 16, 3, stride=2),
     fc("dscnn-fc", 64, 12),
 )}
 
@@ -104,11 +116,15 @@ def im2col(x: np.ndarray, layer: Layer, in_zp: int) -> np.ndarray:
     xp = np.pad(x.astype(np.int64), ((layer.pad, layer.pad), (layer.pad, layer.pad), (0, 0)),
                 constant_values=in_zp)
     cols = [xp[ky:ky + layer.stride * layer.ho:layer.stride, kx:kx + layer.stride * layer.wo:layer.stride, :]
-            for ky in range(layer.k) for kx in range(layer.k)]
+            for ky in range(layer.k) for kx in range(layer.kw)]
     return np.concatenate(cols, axis=2).reshape(layer.ho * layer.wo, -1)
 
 
 def accumulators(d: LayerData) -> np.ndarray:
+    if d.layer.op == "dw":  # each channel its own single-channel conv
+        per = [im2col(d.x[:, :, c:c + 1], d.layer, d.in_zp) @ d.weights[c].astype(np.int64)
+               for c in range(d.layer.cout)]
+        return np.stack(per, axis=1)
     a = d.x.astype(np.int64).reshape(1, -1) if d.layer.op == "fc" else im2col(d.x, d.layer, d.in_zp)
     return a @ d.weights.astype(np.int64).T
 
@@ -168,6 +184,8 @@ def program(d: LayerData, variant: str) -> tuple[str, bytes]:
     layer = d.layer
     if variant in ("sw", "ext") and d.pattern is None:
         raise EdgeSdkError(f"variant '{variant}' needs an N:M pattern")
+    if variant in ("sw", "ext") and layer.op == "dw":
+        raise EdgeSdkError("depthwise layers stay dense (as in the paper): use variant 'ref' or 'dense'")
     arrays = {"x": d.x, "bias": d.bias.astype(np.int32), "mult": d.mult.astype(np.int32),
               "shift": d.shift.astype(np.int32)}
     sparse = variant in ("sw", "ext")
@@ -183,7 +201,7 @@ def program(d: LayerData, variant: str) -> tuple[str, bytes]:
     out_len = layer.cout * (1 if layer.op == "fc" else layer.ho * layer.wo)
     decl = "\n".join(f"#define {name.upper()}_AT {off}" for name, off in where.items())
     shape = (f"static const conv_shape_t shape = {{{layer.h}, {layer.w}, {layer.cin}, {layer.cout}, {layer.k}, "
-             f"{layer.k}, {layer.stride}, {layer.pad}}};")
+             f"{layer.kw}, {layer.stride}, {layer.pad}}};")
     if sparse:
         nm = (f"static const nm_weights_t nm = {{(const int8_t *)(blob + VALUES_AT), (const uint32_t *)(blob + "
               f"OFFSETS_AT), {layer.cout}, {layer.reduction}, {packed.pattern.n}, {packed.pattern.m}, "
@@ -194,6 +212,8 @@ def program(d: LayerData, variant: str) -> tuple[str, bytes]:
           ("conv", "dense"): "conv2d_i8_xedge(X, W, ROW_STRIDE, out, &shape, &q, scratch)",
           ("conv", "sw"): "conv2d_nm_i8_sw(X, &nm, out, &shape, &q, scratch)",
           ("conv", "ext"): "conv2d_nm_i8_xdec(X, &nm, out, &shape, &q, scratch)",
+          ("dw", "ref"): "depthwise_i8_ref(X, W, ROW_STRIDE, out, &shape, &q)",
+          ("dw", "dense"): "depthwise_i8_xedge(X, W, ROW_STRIDE, out, &shape, &q)",
           ("fc", "ref"): f"fc_i8_ref(X, W, ROW_STRIDE, out, {layer.cin}, {layer.cout}, &q)",
           ("fc", "dense"): f"fc_i8_xedge(X, W, ROW_STRIDE, out, {layer.cin}, {layer.cout}, &q)",
           ("fc", "sw"): "fc_nm_i8_sw(X, &nm, out, &q, scratch)",
@@ -266,8 +286,8 @@ def sweep(layers: list[str] | None = None, patterns: list[str] | None = None, si
         except nm_format.NMFormatError as err:
             raise EdgeSdkError(str(err)) from None
     jobs = [(LAYERS[n], None, "dense") for n in names]
-    jobs += [(LAYERS[n], p, v) for n in names for p in pats if LAYERS[n].reduction % int(p.split(":")[1]) == 0
-             for v in ("sw", "ext")]
+    jobs += [(LAYERS[n], p, v) for n in names for p in pats
+             if LAYERS[n].op != "dw" and LAYERS[n].reduction % int(p.split(":")[1]) == 0 for v in ("sw", "ext")]
     from tqdm import tqdm
     rows = []
     data = {}

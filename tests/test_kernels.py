@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge_sdk import EdgeSdkError
-from edge_sdk.kernel_bench import LAYERS, conv, fc, make_layer, run_layer
+from edge_sdk.kernel_bench import LAYERS, conv, dw, fc, make_layer, run_layer
 from riscv_ext import nm_format
 
 PATTERNS = nm_format.SUPPORTED
@@ -62,7 +62,8 @@ def test_sparse_variant_without_pattern_is_refused():
 # ----------------------------------------------------------------------------- kernels
 # Odd sizes, channel counts not a multiple of 4, stride 2, padding; every pattern whose M divides K.
 SHAPES = [conv("c3x3-s2-pad", 7, 16, 6, 3, stride=2), conv("c3x3-odd", 5, 8, 5, 3),
-          conv("c1x1", 5, 16, 7, 1), conv("c3x3-cin3", 6, 3, 5, 3), fc("fc-odd", 64, 7), fc("fc-big", 256, 9)]
+          conv("c1x1", 5, 16, 7, 1), conv("c3x3-cin3", 6, 3, 5, 3), conv("c5x2-s2", 9, 4, 6, 5, stride=2, pad=1, w=7, kw=2),
+          fc("fc-odd", 64, 7), fc("fc-big", 256, 9)]
 
 
 @pytest.mark.parametrize("layer", SHAPES, ids=lambda layer: layer.name)
@@ -82,6 +83,13 @@ def test_requantization_64_bit_path(tmp_path):
     assert (d.shift <= 30).all()
     assert all(run_layer(d, v, "spike", tmp_path)["exact"] for v in ("ref", "sw", "ext"))
     assert run_layer(make_layer(layer, None, seed=5, max_shift=30), "dense", "spike", tmp_path)["exact"]
+
+
+@pytest.mark.parametrize("layer", [dw("dw3x3-s2-odd", 9, 6, 3, stride=2), dw("dw5x5", 6, 8, 5, w=7)],
+                         ids=lambda layer: layer.name)
+def test_depthwise_exact_on_spike(layer, tmp_path):
+    d = make_layer(layer, None, seed=6)
+    assert all(run_layer(d, v, "spike", tmp_path)["exact"] for v in ("ref", "dense"))
 
 
 @pytest.mark.parametrize("pattern", ["1:8", "2:16"])

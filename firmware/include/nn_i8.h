@@ -71,6 +71,13 @@ void conv2d_nm_i8_sw(const int8_t *in, const nm_weights_t *w, int8_t *out, const
 void conv2d_nm_i8_xdec(const int8_t *in, const nm_weights_t *w, int8_t *out, const conv_shape_t *s,
                        const quant_t *q, void *scratch);
 
+/* Depthwise conv2d (cin == cout channels, each its own Kh x Kw filter): weights [C][row_stride], a row the
+   filter's Kh*Kw taps (row-major), zero filled to row_stride. */
+void depthwise_i8_ref(const int8_t *in, const int8_t *w, int row_stride, int8_t *out, const conv_shape_t *s,
+                      const quant_t *q);
+void depthwise_i8_xedge(const int8_t *in, const int8_t *w, int row_stride, int8_t *out, const conv_shape_t *s,
+                        const quant_t *q);
+
 /* Fully connected: y[cout] = W[cout][k] x[k] (batch 1). */
 void fc_i8_ref(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, int k, int cout, const quant_t *q);
 void fc_i8_xedge(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, int k, int cout, const quant_t *q);

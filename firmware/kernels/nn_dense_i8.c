@@ -112,6 +112,63 @@ void conv2d_i8_xedge(const int8_t *in, const int8_t *w, int row_stride, int8_t *
   }
 }
 
+void depthwise_i8_ref(const int8_t *in, const int8_t *w, int row_stride, int8_t *out, const conv_shape_t *s,
+                      const quant_t *q) {
+  int ho = conv_out_h(s), wo = conv_out_w(s), ch = s->cout;
+  for (int oy = 0; oy < ho; ++oy)
+    for (int ox = 0; ox < wo; ++ox)
+      for (int c = 0; c < ch; ++c) {
+        int32_t acc = 0;
+        for (int ky = 0; ky < s->kh; ++ky)
+          for (int kx = 0; kx < s->kw; ++kx) {
+            int iy = oy * s->stride - s->pad + ky, ix = ox * s->stride - s->pad + kx;
+            int inside = iy >= 0 && iy < s->h && ix >= 0 && ix < s->w;
+            acc += (inside ? in[(iy * s->w + ix) * ch + c] : q->in_zp) * w[c * row_stride + ky * s->kw + kx];
+          }
+        out[(oy * wo + ox) * ch + c] = requantize(acc, c, q);
+      }
+}
+
+/* Depthwise on xedge: per channel, the output plane row by row; each output's taps are gathered (stride C in
+   HWC) into a zero-padded staging row and dotted with the filter row 4 taps per SIMD dot product. Inner
+   pixels need no bounds checks; border pixels read the zero point. */
+void depthwise_i8_xedge(const int8_t *in, const int8_t *w, int row_stride, int8_t *out, const conv_shape_t *s,
+                        const quant_t *q) {
+#ifdef EDGE_ISA_XEDGE
+  int ho = conv_out_h(s), wo = conv_out_w(s), ch = s->cout, taps = s->kh * s->kw;
+  uint32_t staging[16] = {0};  /* up to 64 taps (8 x 8 filters) */
+  int8_t *t = (int8_t *)staging;
+  if (taps > 64 || (row_stride & 3)) {
+    depthwise_i8_ref(in, w, row_stride, out, s, q);
+    return;
+  }
+  for (int c = 0; c < ch; ++c) {
+    const uint32_t *wr = (const uint32_t *)(w + c * row_stride);
+    channel_quant_t cq = channel_quant(q, c);
+    const int8_t *plane = in + c;
+    for (int oy = 0; oy < ho; ++oy) {
+      int iy0 = oy * s->stride - s->pad;
+      for (int ox = 0; ox < wo; ++ox) {
+        int ix0 = ox * s->stride - s->pad;
+        int inner = iy0 >= 0 && ix0 >= 0 && iy0 + s->kh <= s->h && ix0 + s->kw <= s->w;
+        int8_t *dst = t;
+        for (int ky = 0; ky < s->kh; ++ky) {
+          int iy = iy0 + ky;
+          const int8_t *src = plane + (iy * s->w + ix0) * ch;
+          for (int kx = 0; kx < s->kw; ++kx, src += ch)
+            *dst++ = inner || (iy >= 0 && iy < s->h && ix0 + kx >= 0 && ix0 + kx < s->w) ? *src : (int8_t)q->in_zp;
+        }
+        int32_t acc = 0;
+        for (int i = 0; i < row_stride / 4; ++i) EDGE_SDOTSP_B(acc, staging[i], wr[i]);
+        out[(oy * wo + ox) * ch + c] = requantize_with(acc, cq);
+      }
+    }
+  }
+#else
+  depthwise_i8_ref(in, w, row_stride, out, s, q);
+#endif
+}
+
 static void fc_rows_ref(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, int k, int c0, int c1,
                         const quant_t *q) {
   for (int c = c0; c < c1; ++c) {
