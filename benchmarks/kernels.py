@@ -34,16 +34,18 @@ def plot(rows: list[dict]) -> None:
     import matplotlib.pyplot as plt
     s = summary(rows)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    by_density = sorted(SUPPORTED, key=lambda p: -int(p.split(":")[0]) / int(p.split(":")[1]))
     for ax, op in zip(axes, ("conv", "fc")):
-        pats = [p for p in SUPPORTED if f"{op} {p}" in s]
+        pats = [p for p in by_density if f"{op} {p}" in s]
         for key, label in (("sw_mean", "sparse sw (mean)"), ("ext_mean", "sparse xdec (mean)"),
                            ("ext_max", "sparse xdec (max)")):
             ax.plot(pats, [s[f"{op} {p}"][key] for p in pats], marker="o", label=label)
         ax.axhline(1.0, color="grey", lw=0.8)
-        ax.set_title(f"{op} layers: speedup over the dense xedge kernel (RTL cycles)")
-        ax.set_xlabel("N:M pattern")
+        ax.set_title(f"{op} layers ({s[f'{op} {pats[0]}']['layers']})")
+        ax.set_xlabel("N:M pattern (density falls to the right)")
         ax.legend()
-    axes[0].set_ylabel("speedup")
+    axes[0].set_ylabel("speedup over the dense xedge kernel")
+    fig.suptitle("N:M sparse kernels on the RTL core (cycles)")
     fig.tight_layout()
     fig.savefig(RESULTS / "kernels.png", dpi=120)
 
@@ -52,7 +54,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", nargs="*")
     parser.add_argument("--patterns", nargs="*")
+    parser.add_argument("--plot-only", action="store_true", help="redraw the plot from results/kernels.json")
     args = parser.parse_args()
+    if args.plot_only:
+        plot(load_json("kernels")["rows"])
+        return
     rows = sweep(args.layers, args.patterns, "rtl")
     area = load_json("rtl_area")
     write_result("kernels", {"sim": "rtl", "rows": rows, "summary": summary(rows),

@@ -6,30 +6,133 @@ import json
 import sys
 
 from accelerator_models.common.errors import ModelError
+from edge_sdk import __version__
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import ISAS, MEMORY_MAPS
 from edge_sdk.report import write_json
 
+# What `edge-sdk --help` tells a user (the module docstring above is for the SDK's developers).
+DESCRIPTION = """\
+edge-sdk takes neural networks to edge devices and tells you, before silicon, how fast they run, how big
+they are and what they cost: build C for the simulated RISC-V MCU and run it on Spike (fast, functional) or
+on the cycle-accurate RTL core, benchmark its dense and N:M-sparse kernels, model attention on an edge NPU,
+train forward-only on the device, and predict WebAssembly runtimes with bounds."""
+
+EPILOG = """\
+examples:
+  edge-sdk demo                                  build the int8 matmul demo, run it on Spike and the RTL
+  edge-sdk cc prog.c -o prog.elf                 compile and link for the MCU (runtime included)
+  edge-sdk sim prog.elf --sim rtl                run it cycle-accurately
+  edge-sdk compile model.onnx -o out/            lower an ONNX model to int8 firmware (then `edge-sdk run out/`)
+  edge-sdk COMMAND --help                        options and examples of one command
+
+exit status: 0 success; 1 the result is a failure (`sim`: the program exited with a non-zero code, which
+`--json` keeps as `exit_code`; `bench`, `npu`: a result is not exact); 2 an error of edge-sdk itself (bad
+arguments or input, a failed build), never a program's code; `sim` also: 3 the program trapped (a stack
+overflow too), 4 it did not exit within a limit."""
+
+# Limits `edge-sdk sim` puts on a program that never exits, unless given.
+DEFAULT_MAX_INSTRUCTIONS = 1_000_000_000     # both simulators
+DEFAULT_MAX_CYCLES = 2_000_000_000           # the RTL (Spike models no cycles)
+DEFAULT_TIMEOUT_S = 600.0                    # wall seconds, both simulators
+
+# Process status of `edge-sdk sim` (README "Using it"); the program's own exit code is `exit_code` in --json.
+EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_ERROR, EXIT_TRAPPED, EXIT_LIMIT = 0, 1, 2, 3, 4
+
+# Examples shown in the --help of the subcommands that do not give their own (key: command words).
+EXAMPLES = {
+    "demo": ["edge-sdk demo                 # what `make sim` runs: the demo on Spike and on the RTL"],
+    "compile": ["edge-sdk compile model.qdq.onnx -o out/",
+                "edge-sdk compile model.onnx -o out/ --calibration samples.npz --memory mcu"],
+    "run": ["edge-sdk run out/ --sim spike --input x.npy --output y.npy",
+            "edge-sdk run out/ --sim rtl --input x.npy --json"],
+    "runtime": ["edge-sdk runtime train -o model.pt",
+                "edge-sdk runtime evaluate --model model.pt --held-out --json metrics.json",
+                "edge-sdk runtime predict --model model.pt --workload polybench/small/gemm "
+                "--platform wasmtime-j:hc-10"],
+    "runtime train": ["edge-sdk runtime train -o model.pt",
+                      "edge-sdk runtime train -o mlp.pt --model mlp --steps 2000"],
+    "runtime evaluate": ["edge-sdk runtime evaluate --model model.pt --held-out --json metrics.json"],
+    "runtime predict": ["edge-sdk runtime predict --model model.pt --workload polybench/small/gemm "
+                        "--platform wasmtime-j:hc-10 --alpha 0.1"],
+    "runtime collect": ["edge-sdk runtime collect -o measurements --budget-minutes 10 --sizes small"],
+    "learn": ["edge-sdk learn --algo bio-fo --dataset digits --layers 2x32",
+              "edge-sdk learn --on-device --sim spike --dataset digits --layers 2x32 --epochs 5"],
+    "bench": ["edge-sdk bench kernels --list", "edge-sdk bench kernels --layers resnet8-stack3-conv --patterns 1:8"],
+    "npu": ["edge-sdk npu attention --list-workloads", "edge-sdk npu attention --workload bert-base --schedule all"],
+    "npu attention": ["edge-sdk npu attention --list-workloads",
+                      "edge-sdk npu attention --hw edge.yaml --workload bert-base --schedule all --json out.json"],
+}
+
+
+def _count(text: str) -> int:
+    """A positive whole number for a limit: 5000000, 5_000_000 or 5e6."""
+    try:
+        value = float(text) if any(c in text for c in "eE.") else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got '{text}'") from None
+    if value != int(value) or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got '{text}'")
+    return int(value)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got '{text}'")
+    return value
+
+
+def _bytes(text: str) -> int:
+    """A size in bytes: 65536, 64K or 1M."""
+    scale = {"k": 1024, "m": 1024 * 1024}.get(text[-1:].lower(), 1)
+    try:
+        value = int(text[:-1] if scale > 1 else text) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of bytes such as 65536 or 64K, got '{text}'") from None
+    return value
+
 
 def _cmd_cc(args: argparse.Namespace) -> int:
     from edge_sdk.toolchain import compile_elf
-    compile_elf(args.sources, args.output, opt=args.opt, isa=args.isa, memory=args.memory)
+    compile_elf(args.sources, args.output, opt=args.opt, isa=args.isa, memory=args.memory,
+                stack_size=args.stack_size)
     return 0
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
     from edge_sdk import sim
-    r = sim.run(args.elf, args.sim, max_cycles=args.max_cycles, trace=args.trace, memory=args.memory)
+    if args.max_cycles is not None and args.sim != "rtl":
+        raise EdgeSdkError("--max-cycles counts core cycles, which only the RTL models (--sim rtl); bound a run on "
+                           "Spike with --max-instructions N")
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")   # any console text prints, whatever the locale
+    try:
+        r = sim.run(args.elf, args.sim, trace=args.trace, memory=args.memory,
+                    max_instructions=args.max_instructions or DEFAULT_MAX_INSTRUCTIONS,
+                    max_cycles=(args.max_cycles or DEFAULT_MAX_CYCLES) if args.sim == "rtl" else None,
+                    timeout_s=args.timeout or DEFAULT_TIMEOUT_S)
+    except sim.SimLimitError as err:
+        if args.json:
+            print(json.dumps({"error": str(err), "limit": err.limit, "process_status": EXIT_LIMIT}, indent=2))
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_LIMIT
+    status = EXIT_TRAPPED if r.trap is not None else EXIT_OK if r.exit_code == 0 else EXIT_PROGRAM_FAILED
     if args.json:
-        print(json.dumps(r.to_json(), indent=2))
+        print(json.dumps({**r.to_json(), "process_status": status}, indent=2))
     else:
         sys.stdout.write(r.console)
+        sys.stdout.flush()
         cycles = "" if r.cycles is None else f", {r.cycles} cycles"
         print(f"[{r.sim}] exit code {r.exit_code}, {r.instret} instructions{cycles}, {r.sim_seconds:.3f} s",
               file=sys.stderr)
     if r.trap is not None:
-        print(f"error: the program trapped: {r.trap}", file=sys.stderr)
-    return r.exit_code
+        what = "" if r.trap.stack_overflow else "the program trapped: "
+        print(f"error: {what}{r.trap}", file=sys.stderr)
+    return status
 
 
 def _cmd_bench_kernels(args: argparse.Namespace) -> int:
@@ -49,6 +152,26 @@ def _cmd_bench_kernels(args: argparse.Namespace) -> int:
     if args.json:
         write_json({"sim": args.sim, "rows": rows}, args.json)
     return 0 if all(r["exact"] for r in rows) else 1
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    from edge_sdk import compiler
+    compiled = compiler.compile(args.model, args.output, calibration=args.calibration, isa=args.isa,
+                                memory=args.memory)
+    print(compiler.table(compiled.report))
+    print(f"written to {compiled.out_dir}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from edge_sdk import compiler
+    result = compiler.run_saved(args.out_dir, args.input, args.sim, args.output)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(compiler.table(result["report"]))
+        print(f"output argmax {result['argmax']}" + (f", written to {args.output}" if args.output else ""))
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -163,24 +286,63 @@ def _cmd_npu_attention(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edge-sdk", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="edge-sdk", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"edge-sdk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    cc = sub.add_parser("cc", help="compile and link C/assembly for the simulated MCU (runtime included)")
+    cc = sub.add_parser(
+        "cc", help="compile and link C/assembly for the simulated MCU (runtime included)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Compile and link C/assembly with the MCU's runtime (start-up, exit and console through "
+                    "tohost) into one ELF that runs on Spike and on the RTL.",
+        epilog="examples:\n"
+               "  edge-sdk cc prog.c -o prog.elf\n"
+               "  edge-sdk cc prog.c firmware/kernels/matmul_i8.c -o mm.elf -O 3 --isa base --memory mcu\n"
+               "  edge-sdk cc deep.c -o deep.elf --stack-size 256K     # more stack for deep recursion\n\n"
+               "The stack sits at the bottom of the data memory: a program that needs more than --stack-size "
+               "traps with\na stack-overflow report (`edge-sdk sim` exit status 3) instead of overwriting its "
+               "data.\nexit status: 0 the ELF was written; 2 an error (nothing is written then).")
     cc.add_argument("sources", nargs="+", help="C or assembly sources")
     cc.add_argument("-o", dest="output", required=True, help="output ELF")
     cc.add_argument("-O", dest="opt", default="2", choices=["0", "1", "2", "3", "s"], help="optimisation level")
     cc.add_argument("--isa", default="xedge", choices=ISAS, help="custom extensions the code may use: xedge (EDGE_ISA_XEDGE), xdec = xedge + the "
                     "decimating load of the N:M sparse kernels (also EDGE_ISA_XDEC), base = plain RV32IMC")
     cc.add_argument("--memory", default="default", choices=sorted(MEMORY_MAPS), help="memory configuration")
+    cc.add_argument("--stack-size", type=_bytes, default=None, metavar="BYTES",
+                    help="stack bytes, a multiple of 16 (e.g. 65536 or 64K; default 1/16 of the data memory, at "
+                         "most 64K: 64K for --memory default, 16K for mcu)")
     cc.set_defaults(func=_cmd_cc)
 
-    s = sub.add_parser("sim", help="run an ELF on Spike (functional) or the RTL core (cycle-accurate)")
-    s.add_argument("elf")
-    s.add_argument("--sim", default="spike", choices=["spike", "rtl"])
-    s.add_argument("--max-cycles", type=int, default=None,
-                   help="stop with an error after N cycles (RTL) or N instructions (Spike)")
-    s.add_argument("--trace", default=None, help="write a commit trace (Spike --log-commits format)")
+    s = sub.add_parser(
+        "sim", help="run an ELF on Spike (functional) or the RTL core (cycle-accurate)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run an ELF built by `edge-sdk cc` to its exit: the program's console on stdout, a summary "
+                    "line (exit code,\ninstructions, cycles on the RTL) on stderr.",
+        epilog="examples:\n"
+               "  edge-sdk sim prog.elf                            # Spike\n"
+               "  edge-sdk sim prog.elf --sim rtl --json           # cycles and counters as one JSON object\n"
+               "  edge-sdk sim prog.elf --sim rtl --max-cycles 5e6 --trace rtl.trace\n\n"
+               f"limits: a program that does not exit is stopped after --max-instructions (default "
+               f"{DEFAULT_MAX_INSTRUCTIONS:,}, both\nsimulators), --max-cycles (RTL only; default "
+               f"{DEFAULT_MAX_CYCLES:,}) or --timeout seconds of wall time (default {DEFAULT_TIMEOUT_S:g}).\n\n"
+               "exit status: 0 the program exited with code 0; 1 it exited with another code (the code itself "
+               "is\n`exit_code` in --json); 2 an error of edge-sdk (bad arguments, a missing, corrupt or "
+               "truncated ELF, a failed\nbuild); 3 the program trapped (illegal instruction, access fault, stack "
+               "overflow: `trap` in --json);\n4 it did not exit within a limit.")
+    s.add_argument("elf", help="an ELF built by `edge-sdk cc`")
+    s.add_argument("--sim", default="spike", choices=["spike", "rtl"],
+                   help="spike: fast, functional (default); rtl: the Verilated core, cycle-accurate")
+    s.add_argument("--max-instructions", type=_count, default=None, metavar="N",
+                   help="stop with an error after N executed instructions, on either simulator (default "
+                        f"{DEFAULT_MAX_INSTRUCTIONS:,})")
+    s.add_argument("--max-cycles", type=_count, default=None, metavar="N",
+                   help="RTL only: stop with an error after N core cycles (default "
+                        f"{DEFAULT_MAX_CYCLES:,}); Spike models no cycles, use --max-instructions there")
+    s.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help=f"stop with an error after this much wall time (default {DEFAULT_TIMEOUT_S:g})")
+    s.add_argument("--trace", default=None, metavar="FILE",
+                   help="write a commit trace (Spike --log-commits format) to FILE")
     s.add_argument("--memory", default="default", choices=sorted(MEMORY_MAPS), help="memory configuration")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of the console")
     s.set_defaults(func=_cmd_sim)
@@ -276,9 +438,42 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--plot", default=None, help="draw a Gantt chart of the MAC and VEC streams to this PNG")
     at.set_defaults(func=_cmd_npu_attention)
 
+    co = sub.add_parser("compile", help="compile an ONNX model to int8 firmware for the MCU (generated C, ELF, "
+                        "report.json in OUT/)")
+    co.add_argument("model", help="an ONNX model: float (give --calibration) or quantized (QDQ)")
+    co.add_argument("-o", dest="output", required=True, metavar="OUT", help="output directory")
+    co.add_argument("--calibration", default=None, metavar="DATA.npz",
+                    help="float models: N input samples, one array of shape (N, *input shape without the batch)")
+    co.add_argument("--isa", default="xedge", choices=ISAS, help="xedge: the SIMD kernels (default); base: plain "
+                    "RV32IMC C kernels; xdec: xedge + the N:M decimating load")
+    co.add_argument("--memory", default="default", choices=sorted(MEMORY_MAPS), help="memory map the model must fit")
+    co.set_defaults(func=_cmd_compile)
+
+    ru = sub.add_parser("run", help="run a compiled model on Spike or the RTL; outputs as onnxruntime returns them")
+    ru.add_argument("out_dir", metavar="OUT", help="a directory written by `edge-sdk compile`")
+    ru.add_argument("--sim", default="spike", choices=["spike", "rtl"],
+                    help="spike: fast, instruction counts (default); rtl: cycle-accurate")
+    ru.add_argument("--input", required=True, metavar="X.npy", help="the model's input (float32, its ONNX shape)")
+    ru.add_argument("--output", default=None, metavar="Y.npy", help="write the output (float32, dequantized) here")
+    ru.add_argument("--json", action="store_true", help="print the output and the report as one JSON object")
+    ru.set_defaults(func=_cmd_run)
+
     d = sub.add_parser("demo", help="build the int8 matmul demo and run it on Spike and the RTL (make sim)")
     d.set_defaults(func=_cmd_demo)
+    _add_examples(parser)
     return parser
+
+
+def _add_examples(parser: argparse.ArgumentParser, words: str = "") -> None:
+    """Give every subcommand without an epilog of its own the examples of EXAMPLES."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, p in action.choices.items():
+                key = f"{words}{name}"
+                if key in EXAMPLES and not p.epilog:
+                    p.epilog = "examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[key])
+                    p.formatter_class = argparse.RawDescriptionHelpFormatter
+                _add_examples(p, f"{key} ")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,7 +484,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (EdgeSdkError, ModelError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

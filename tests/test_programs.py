@@ -37,8 +37,8 @@ def test_small_mcu_memory_configuration(build_dir):
         _big_program(build_dir, memory="mcu")
     with pytest.raises(EdgeSdkError, match="configuration 'mcu'"):
         sim.run(_big_program(build_dir), "spike", memory="mcu")
-    # A program built for the default configuration has its stack outside the small one.
-    with pytest.raises(EdgeSdkError, match="stack at 0x91000000, outside the data memory of configuration 'mcu'"):
+    # A program built for the default configuration has its heap outside the small one.
+    with pytest.raises(EdgeSdkError, match="heap at 0x91000000, outside the data memory of configuration 'mcu'"):
         sim.run(compile_elf([FIRMWARE / "apps" / "hello.c"], build_dir / "hello_default.elf"), "rtl", memory="mcu")
 
 
@@ -65,3 +65,35 @@ def test_xedge_counters_count_custom_instructions(build_dir):
     assert r.counters["simd_insns"] == 32
     assert r.counters["mem_insns"] == 24
     assert r.counters["loop_insns"] == 4
+
+
+def test_stack_overflow_same_on_both(build_dir):
+    """The stack sits at the bottom of DMEM (16 KiB in `mcu`): overflowing it faults at the same instruction
+    with the same report on both simulators, and .data is untouched."""
+    src = build_dir / "overflow.c"
+    src.write_text("int data_word = 7;\n"
+                   "__attribute__((noinline)) static int f(int n) { volatile int pad[8]; pad[n & 7] = n;\n"
+                   "  return n ? f(n - 1) + pad[n & 7] : data_word; }\n"
+                   "int main(void) { return f(1000) == 0; }\n")
+    elf = compile_elf([src], build_dir / "overflow_mcu.elf", memory="mcu")
+    runs = [sim.run(elf, b, memory="mcu") for b in SIMS]
+    assert runs[0].trap == runs[1].trap and runs[0].trap.stack_overflow
+    assert runs[0].trap.stack_top - runs[0].trap.stack_bottom == 16 * 1024
+    assert runs[0].exit_code == runs[1].exit_code == 128 + 7
+    assert "stack overflow" in str(runs[0].trap) and "--stack-size" in str(runs[0].trap)
+    ok = compile_elf([src], build_dir / "overflow_ok.elf", memory="mcu", stack_size=64 * 1024)
+    assert [sim.run(ok, b, memory="mcu").exit_code for b in SIMS] == [0, 0]
+
+
+def test_instruction_limit_same_on_both(build_dir):
+    """max_instructions bounds the same count on both simulators: hello runs ~22k instructions."""
+    for b in SIMS:
+        with pytest.raises(sim.SimLimitError, match="did not exit within 5000 instructions") as err:
+            sim.run(_hello_elf(build_dir), b, max_instructions=5000)
+        assert err.value.limit == "max-instructions"
+        assert sim.run(_hello_elf(build_dir), b, max_instructions=100_000).exit_code == 0
+
+
+def _hello_elf(build_dir):
+    elf = build_dir / "hello.elf"
+    return elf if elf.exists() else compile_elf([FIRMWARE / "apps" / "hello.c"], elf)

@@ -6,18 +6,26 @@ from pathlib import Path
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import memory_map
 from edge_sdk.sim import rtl, spike
-from edge_sdk.sim.result import SimResult, Trap
+from edge_sdk.sim.result import SimLimitError, SimResult, Trap
 
 BACKENDS = {"spike": spike.run, "rtl": rtl.run}
 
-__all__ = ["BACKENDS", "SimResult", "Trap", "run"]
+__all__ = ["BACKENDS", "SimLimitError", "SimResult", "Trap", "run"]
 
 
 def run(elf: str | Path, sim: str = "spike", max_cycles: int | None = None, trace: str | Path | None = None,
-        memory: str = "default", timeout_s: float | None = None) -> SimResult:
-    """Run `elf` to its exit on `sim`. `max_cycles` bounds cycles on the RTL and instructions on Spike."""
+        memory: str = "default", timeout_s: float | None = None, max_instructions: int | None = None) -> SimResult:
+    """Run `elf` to its exit on `sim`; no limit unless one is given (the CLI gives defaults).
+
+    `max_instructions` bounds the instructions executed, on both simulators alike. `max_cycles` bounds core
+    cycles on the RTL; Spike models no cycles and stops after as many instructions (a looser bound: every
+    instruction takes at least one cycle on the core). `timeout_s` bounds wall time.
+    A run that reaches a limit raises SimLimitError (an EdgeSdkError) naming it."""
     if sim not in BACKENDS:
         raise EdgeSdkError(f"unknown simulator '{sim}'; choose one of: {', '.join(BACKENDS)}")
-    if max_cycles is not None and max_cycles <= 0:
-        raise EdgeSdkError(f"--max-cycles must be a positive number, got {max_cycles}")
-    return BACKENDS[sim](elf, memory_map(memory), max_cycles=max_cycles, trace=trace, timeout_s=timeout_s)
+    for flag, value in (("--max-cycles", max_cycles), ("--max-instructions", max_instructions),
+                        ("--timeout", timeout_s)):
+        if value is not None and not value > 0:
+            raise EdgeSdkError(f"{flag} must be a positive number, got {value}")
+    return BACKENDS[sim](elf, memory_map(memory), max_cycles=max_cycles, trace=trace, timeout_s=timeout_s,
+                         max_instructions=max_instructions)

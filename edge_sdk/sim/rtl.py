@@ -12,7 +12,8 @@ from pathlib import Path
 from edge_sdk.build import BUILD, cached_build
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import MemoryMap
-from edge_sdk.sim.result import EVENT_NAMES, SimResult, check_elf, extensions_of, parse_reports
+from edge_sdk.sim.result import (EVENT_NAMES, SimLimitError, SimResult, check_elf, check_trace_path, decode_console,
+                                 extensions_of, limit_message, parse_reports)
 
 ROOT = Path(__file__).resolve().parents[2]
 RTL = ROOT / "hw" / "rtl"
@@ -46,7 +47,7 @@ def rtl_paths() -> list[Path]:
 def lint() -> None:
     """`verilator --lint-only -Wall` over the RTL; raises EdgeSdkError with the warnings if it is not clean."""
     cmd = ["verilator", "--lint-only", "-Wall", "--top-module", "edge_soc", *map(str, rtl_paths())]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=verilator_env(), cwd=RTL)
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=verilator_env(), cwd=RTL)
     if proc.returncode != 0:
         raise EdgeSdkError("verilator --lint-only -Wall is not clean on hw/rtl:\n" + proc.stderr.strip())
 
@@ -58,6 +59,8 @@ def simulator(mem: MemoryMap, xdec: bool = False) -> Path:
     core = "xdec" if xdec else "xedge"
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + repr(mem).encode()).hexdigest()[:12]
     out = BUILD / "rtl" / f"edge-rtl-sim-{mem.name}-{core}-{digest}"
+    # Verilator's work directory: cached_build runs the command under the lock of `out`, so two processes
+    # building the same model for the first time never share a half-built --Mdir.
     workdir = BUILD / "rtl" / f"obj-{mem.name}-{core}-{digest}"
 
     def command(tmp: Path) -> list[str]:
@@ -72,33 +75,44 @@ def simulator(mem: MemoryMap, xdec: bool = False) -> Path:
 
 
 def run(elf: str | Path, mem: MemoryMap, max_cycles: int | None = None, trace: str | Path | None = None,
-        timeout_s: float | None = None) -> SimResult:
-    """Run an ELF on the cycle-accurate RTL."""
+        timeout_s: float | None = None, max_instructions: int | None = None) -> SimResult:
+    """Run an ELF on the cycle-accurate RTL. `max_cycles` bounds core cycles, `max_instructions` retired
+    instructions (both counted from reset, the runtime's own included)."""
     elf = Path(elf)
     syms = check_elf(elf, mem)
+    if trace is not None:
+        trace = check_trace_path(trace)
     cmd = [str(simulator(mem, xdec="xdec" in extensions_of(syms)))]
     if max_cycles:
         cmd += ["--max-cycles", str(max_cycles)]
+    if max_instructions:
+        cmd += ["--max-instructions", str(max_instructions)]
     if trace is not None:
         cmd += ["--trace", str(trace)]
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd + [str(elf)], capture_output=True, text=True, timeout=timeout_s)
+        # Output is kept as bytes: a program may print any byte (decode_console shows the non-UTF-8 ones).
+        proc = subprocess.run(cmd + [str(elf)], capture_output=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        raise EdgeSdkError(f"the RTL simulation of '{elf}' did not finish within {timeout_s} s of wall time") \
+        raise SimLimitError(limit_message(elf, f"{timeout_s:g} s of wall time on the RTL", "timeout"), "timeout") \
             from None
+    except OSError as err:
+        raise EdgeSdkError(f"cannot run the RTL simulator on '{elf}': {err}") from None
     seconds = time.perf_counter() - start
-    summary_at = proc.stderr.rfind("@edge-rtl-sim ")
+    stderr = decode_console(proc.stderr)
+    summary_at = stderr.rfind("@edge-rtl-sim ")
     if summary_at < 0:
         raise EdgeSdkError(f"the RTL simulator stopped unexpectedly (status {proc.returncode}):\n"
-                           + proc.stderr.strip()[-2000:])
-    summary = json.loads(proc.stderr[summary_at + len("@edge-rtl-sim "):].splitlines()[0])
+                           + stderr.strip()[-2000:])
+    summary = json.loads(stderr[summary_at + len("@edge-rtl-sim "):].splitlines()[0])
     if summary["status"] == "timeout":
-        raise EdgeSdkError(f"'{elf}' did not exit within {max_cycles} cycles on the RTL (--max-cycles); raise "
-                           "the limit or check the program for an endless loop")
+        if summary.get("limit") == "instructions":
+            raise SimLimitError(limit_message(elf, f"{max_instructions} instructions on the RTL", "max-instructions"),
+                                "max-instructions")
+        raise SimLimitError(limit_message(elf, f"{max_cycles} cycles on the RTL", "max-cycles"), "max-cycles")
     if summary["status"] != "exit":
         raise EdgeSdkError(f"the RTL simulator could not run '{elf}': {summary.get('message')}")
-    console, report, trap = parse_reports(proc.stdout)
+    console, report, trap = parse_reports(decode_console(proc.stdout))
     if report is None:
         raise EdgeSdkError(f"'{elf}' exited without the runtime's exit report: link it with `edge-sdk cc`")
     return SimResult(sim="rtl", exit_code=summary["exit_code"], console=console,

@@ -10,7 +10,8 @@ from pathlib import Path
 from edge_sdk.build import BUILD, cached_build
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import MemoryMap
-from edge_sdk.sim.result import EVENT_NAMES, SimResult, check_elf, extensions_of, parse_reports
+from edge_sdk.sim.result import (EVENT_NAMES, SimLimitError, SimResult, check_elf, check_trace_path, decode_console,
+                                 extensions_of, limit_message, parse_reports)
 from riscv_ext import spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,28 +59,37 @@ def spike_command(elf: Path, mem: MemoryMap, max_instructions: int | None, trace
 
 
 def run(elf: str | Path, mem: MemoryMap, max_cycles: int | None = None, trace: str | Path | None = None,
-        timeout_s: float | None = None) -> SimResult:
-    """Run an ELF on Spike. `max_cycles` bounds retired instructions (Spike has no cycles)."""
+        timeout_s: float | None = None, max_instructions: int | None = None) -> SimResult:
+    """Run an ELF on Spike. `max_instructions` bounds the instructions Spike executes. Spike models no cycles:
+    a `max_cycles` budget stops it after as many instructions (a looser bound: every instruction takes at
+    least one cycle on the core); the CLI accepts --max-cycles only for the RTL. Spike checks the bound every
+    5,000 instructions."""
     elf = Path(elf)
     syms = check_elf(elf, mem)
-    cmd = spike_command(elf, mem, max_cycles, trace is not None, extensions_of(syms))
+    if trace is not None:
+        trace = check_trace_path(trace)
+    bounds = [(n, flag) for n, flag in ((max_instructions, "max-instructions"), (max_cycles, "max-cycles")) if n]
+    limit = min(bounds) if bounds else None
+    cmd = spike_command(elf, mem, limit[0] if limit else None, trace is not None, extensions_of(syms))
     start = time.perf_counter()
     try:
         # Spike's front end sends the program's stdout and stderr both to its stdout; --log-commits goes to
-        # its stderr, which becomes the trace file.
-        with open(trace if trace is not None else os.devnull, "w") as log:
+        # its stderr, which becomes the trace file. Output is kept as bytes: a program may print any byte.
+        with open(trace if trace is not None else os.devnull, "wb") as log:
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log if trace is not None else subprocess.PIPE,
-                                  text=True, timeout=timeout_s)
+                                  timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        raise EdgeSdkError(f"Spike did not finish '{elf}' within {timeout_s} s of wall time") from None
+        raise SimLimitError(limit_message(elf, f"{timeout_s:g} s of wall time on Spike", "timeout"), "timeout") \
+            from None
+    except OSError as err:
+        raise EdgeSdkError(f"cannot run Spike on '{elf}': {err}") from None
     seconds = time.perf_counter() - start
-    console, report, trap = parse_reports(proc.stdout)
+    console, report, trap = parse_reports(decode_console(proc.stdout))
     if report is None:
-        if max_cycles:
-            raise EdgeSdkError(f"'{elf}' did not exit within {max_cycles} instructions on Spike "
-                               "(--max-cycles); raise the limit or check the program for an endless loop")
+        if limit:
+            raise SimLimitError(limit_message(elf, f"{limit[0]} instructions on Spike", limit[1]), limit[1])
         raise EdgeSdkError(f"Spike stopped without the program's exit report (exit status {proc.returncode}):\n"
-                           + (proc.stderr or "").strip())
+                           + decode_console(proc.stderr or b"").strip()[-2000:])
     return SimResult(sim="spike", exit_code=report["code"], console=console, instret=report["instret"],
                      cycles=None, sim_seconds=seconds, counters={k: report[k] for k in EVENT_NAMES}, trap=trap,
                      trace=str(trace) if trace is not None else None)

@@ -129,38 +129,49 @@ void depthwise_i8_ref(const int8_t *in, const int8_t *w, int row_stride, int8_t 
       }
 }
 
-/* Depthwise on xedge: per channel, the output plane row by row; each output's taps are gathered (stride C in
-   HWC) into a zero-padded staging row and dotted with the filter row 4 taps per SIMD dot product. Inner
-   pixels need no bounds checks; border pixels read the zero point. */
+/* Depthwise on xedge, four channels a step (C % 4 == 0): one word load gives a tap of four channels; the
+   SIMD dot product with a weight word holding channel j's tap weight in lane j only (the "lane-spread" filter,
+   built once per channel quad, kh*kw*4 words) adds that channel's product to its own accumulator: per tap
+   one activation load, four weight loads and four dot products for 4 MACs. Border pixels read the zero point
+   through the plain path. Other channel counts use depthwise_i8_ref. */
 void depthwise_i8_xedge(const int8_t *in, const int8_t *w, int row_stride, int8_t *out, const conv_shape_t *s,
                         const quant_t *q) {
 #ifdef EDGE_ISA_XEDGE
-  int ho = conv_out_h(s), wo = conv_out_w(s), ch = s->cout, taps = s->kh * s->kw;
-  uint32_t staging[16] = {0};  /* up to 64 taps (8 x 8 filters) */
-  int8_t *t = (int8_t *)staging;
-  if (taps > 64 || (row_stride & 3)) {
+  /* Shape in locals: every int8 store may alias the shape, so the compiler would reload it per tap. */
+  const int h = s->h, wd = s->w, kh = s->kh, kw = s->kw, stride = s->stride, pad = s->pad, ch = s->cout;
+  const int ho = conv_out_h(s), wo = conv_out_w(s), taps = kh * kw;
+  const uint32_t pad_word = (uint8_t)q->in_zp * 0x01010101u;
+  uint32_t spread[64 * 4];  /* up to 64 taps (8 x 8 filters) */
+  if (taps > 64 || (ch & 3) || ((uintptr_t)in & 3)) {
     depthwise_i8_ref(in, w, row_stride, out, s, q);
     return;
   }
-  for (int c = 0; c < ch; ++c) {
-    const uint32_t *wr = (const uint32_t *)(w + c * row_stride);
-    channel_quant_t cq = channel_quant(q, c);
-    const int8_t *plane = in + c;
+  for (int c = 0; c < ch; c += 4) {
+    for (int t = 0; t < taps; ++t)
+      for (int j = 0; j < 4; ++j) spread[4 * t + j] = (uint32_t)(uint8_t)w[(c + j) * row_stride + t] << (8 * j);
+    channel_quant_t cq[4] = {channel_quant(q, c), channel_quant(q, c + 1), channel_quant(q, c + 2),
+                             channel_quant(q, c + 3)};
     for (int oy = 0; oy < ho; ++oy) {
-      int iy0 = oy * s->stride - s->pad;
+      int iy0 = oy * stride - pad;
       for (int ox = 0; ox < wo; ++ox) {
-        int ix0 = ox * s->stride - s->pad;
-        int inner = iy0 >= 0 && ix0 >= 0 && iy0 + s->kh <= s->h && ix0 + s->kw <= s->w;
-        int8_t *dst = t;
-        for (int ky = 0; ky < s->kh; ++ky) {
+        int ix0 = ox * stride - pad;
+        int inner = iy0 >= 0 && ix0 >= 0 && iy0 + kh <= h && ix0 + kw <= wd;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        const uint32_t *sp = spread;
+        for (int ky = 0; ky < kh; ++ky) {
           int iy = iy0 + ky;
-          const int8_t *src = plane + (iy * s->w + ix0) * ch;
-          for (int kx = 0; kx < s->kw; ++kx, src += ch)
-            *dst++ = inner || (iy >= 0 && iy < s->h && ix0 + kx >= 0 && ix0 + kx < s->w) ? *src : (int8_t)q->in_zp;
+          const uint32_t *src = (const uint32_t *)(in + ((iy * wd + ix0) * ch + c));
+          for (int kx = 0; kx < kw; ++kx, sp += 4, src += ch / 4) {
+            uint32_t x = inner || (iy >= 0 && iy < h && ix0 + kx >= 0 && ix0 + kx < wd) ? *src : pad_word;
+            EDGE_SDOTSP_B(a0, x, sp[0]);
+            EDGE_SDOTSP_B(a1, x, sp[1]);
+            EDGE_SDOTSP_B(a2, x, sp[2]);
+            EDGE_SDOTSP_B(a3, x, sp[3]);
+          }
         }
-        int32_t acc = 0;
-        for (int i = 0; i < row_stride / 4; ++i) EDGE_SDOTSP_B(acc, staging[i], wr[i]);
-        out[(oy * wo + ox) * ch + c] = requantize_with(acc, cq);
+        int8_t *o = out + (oy * wo + ox) * ch + c;
+        o[0] = requantize_with(a0, cq[0]), o[1] = requantize_with(a1, cq[1]);
+        o[2] = requantize_with(a2, cq[2]), o[3] = requantize_with(a3, cq[3]);
       }
     }
   }

@@ -31,8 +31,10 @@ _start:
     call exit
 3:  j 3b
 
-/* Any trap is fatal on this bare-metal platform: report cause, pc and value, then exit. A trap inside the
-   handler (say, a stack outside the memory) exits at once with code 255 instead of looping forever. */
+/* Any trap is fatal on this bare-metal platform: report cause, pc, value and the program's stack pointer
+   (a stack pointer below __stack_bottom is a stack overflow: link.ld puts the stack at the bottom of DMEM,
+   so its first access beyond the stack faulted), then exit. A trap inside the handler exits at once with
+   code 255 instead of looping forever. */
     .align 2
 edge_trap_entry:
     la t0, edge_in_trap
@@ -46,6 +48,7 @@ edge_trap_entry:
     csrr a1, mepc
     csrr a2, mtval
     .option pop
+    mv a3, sp
     la sp, __stack_top
     call edge_trap
 4:  j 4b

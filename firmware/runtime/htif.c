@@ -118,9 +118,14 @@ void _exit(int code) {
   }
 }
 
-/* Called by crt0's trap vector: every trap is fatal here. Exit code 128 + mcause. */
-void edge_trap(uint32_t mcause, uint32_t mepc, uint32_t mtval) {
-  fprintf(stderr, "\n@edge-sdk-trap mcause=%lu mepc=0x%08lx mtval=0x%08lx\n", (unsigned long)mcause,
-          (unsigned long)mepc, (unsigned long)mtval);
+/* The stack's region (link.ld): [__stack_bottom, __stack_top), at the bottom of DMEM. */
+extern char __stack_bottom[], __stack_top[];
+
+/* Called by crt0's trap vector with the program's sp: every trap is fatal here. Exit code 128 + mcause.
+   The SDK reads sp < stack bottom as a stack overflow (edge_sdk/sim/result.py). */
+void edge_trap(uint32_t mcause, uint32_t mepc, uint32_t mtval, uint32_t sp) {
+  fprintf(stderr, "\n@edge-sdk-trap mcause=%lu mepc=0x%08lx mtval=0x%08lx sp=0x%08lx stack=0x%08lx-0x%08lx\n",
+          (unsigned long)mcause, (unsigned long)mepc, (unsigned long)mtval, (unsigned long)sp,
+          (unsigned long)(uintptr_t)__stack_bottom, (unsigned long)(uintptr_t)__stack_top);
   _exit(128 + (int)(mcause & 0x7f));
 }

@@ -1,6 +1,7 @@
 // Verilator harness for the edge SoC: loads an ELF, runs it to the HTIF `tohost` exit, serves its console
 // system calls, optionally writes a commit trace in Spike's --log-commits format, and ends with one summary
 // line on stderr:  @edge-rtl-sim {"status": "exit"|"timeout"|"error", "exit_code": N, "cycles": N, ...}
+// ("timeout" names its "limit": "cycles" for --max-cycles, "instructions" for --max-instructions).
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -22,11 +23,16 @@ struct Options {
   std::string elf;
   std::string trace;
   uint64_t max_cycles = 0;
+  uint64_t max_instructions = 0;
 };
 
-[[noreturn]] void fail(const std::string& status, const std::string& msg, uint64_t cycles = 0) {
-  std::fprintf(stderr, "@edge-rtl-sim {\"status\": \"%s\", \"message\": \"%s\", \"cycles\": %" PRIu64 "}\n",
-               status.c_str(), msg.c_str(), cycles);
+[[noreturn]] void fail(const std::string& status, const std::string& msg, uint64_t cycles = 0,
+                       const char* limit = "") {
+  std::fflush(stdout);
+  std::fprintf(stderr,
+               "@edge-rtl-sim {\"status\": \"%s\", \"message\": \"%s\", \"cycles\": %" PRIu64
+               ", \"limit\": \"%s\"}\n",
+               status.c_str(), msg.c_str(), cycles, limit);
   std::exit(2);
 }
 
@@ -143,12 +149,13 @@ Options parse_args(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--max-cycles" && i + 1 < argc) o.max_cycles = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--max-instructions" && i + 1 < argc) o.max_instructions = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--trace" && i + 1 < argc) o.trace = argv[++i];
     else if (!a.empty() && a[0] == '+') continue;  // Verilator plusargs
     else if (o.elf.empty()) o.elf = a;
-    else fail("error", "usage: edge-rtl-sim [--max-cycles N] [--trace FILE] ELF");
+    else fail("error", "usage: edge-rtl-sim [--max-cycles N] [--max-instructions N] [--trace FILE] ELF");
   }
-  if (o.elf.empty()) fail("error", "usage: edge-rtl-sim [--max-cycles N] [--trace FILE] ELF");
+  if (o.elf.empty()) fail("error", "usage: edge-rtl-sim [--max-cycles N] [--max-instructions N] [--trace FILE] ELF");
   return o;
 }
 
@@ -184,7 +191,11 @@ int main(int argc, char** argv) {
   while (exit_code < 0) {
     if (opt.max_cycles && cycles >= opt.max_cycles) {
       if (trace) std::fclose(trace);
-      fail("timeout", "no exit within --max-cycles", cycles);
+      fail("timeout", "no exit within --max-cycles", cycles, "cycles");
+    }
+    if (opt.max_instructions && instret >= opt.max_instructions) {
+      if (trace) std::fclose(trace);
+      fail("timeout", "no exit within --max-instructions", cycles, "instructions");
     }
     if (top->retire_valid_o) {
       ++instret;

@@ -1,0 +1,246 @@
+"""`edge_sdk.compile`: an ONNX model -> int8 firmware for the simulated MCU (frontend -> lowering -> C -> GCC)
+in an output directory, and the compiled model's `run` on Spike or the RTL.
+
+OUT/ holds model.c and weights.c (generated), model.elf, model.qdq.onnx (the QDQ model the firmware computes:
+onnxruntime's reference), model.json (what `run` needs: the input and output quantization, where the input
+goes) and report.json (per layer: kernel, MACs, weight bytes, and after a run its cycles and instructions;
+totals: code, weights, peak activation RAM). It is written into a temporary directory and renamed into place
+only when every step succeeded."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from edge_sdk import frontend, lowering
+from edge_sdk.errors import EdgeSdkError
+from edge_sdk.lowering.codegen import ARENA_SYMBOL
+from edge_sdk.lowering.program import Program, Tensor
+from edge_sdk.lowering.quant import QParams
+from edge_sdk.platform import memory_map
+from edge_sdk.report import write_json
+from edge_sdk.toolchain import default_stack_size
+
+MANIFEST, REPORT, ELF, QDQ = "model.json", "report.json", "model.elf", "model.qdq.onnx"
+
+
+def _tensor_json(t: Tensor) -> dict:
+    return {"name": t.name, "shape": list(t.shape), "scale": t.q.scale, "zero_point": t.q.zero_point}
+
+
+def _tensor(d: dict) -> Tensor:
+    return Tensor(d["name"], tuple(d["shape"]), QParams(d["scale"], d["zero_point"]))
+
+
+def _elf_sizes(elf: Path, memory: str) -> tuple[int, int]:
+    """Bytes the ELF occupies in instruction memory (code) and data memory (everything else, the stack too)."""
+    mem = memory_map(memory)
+    code = data = 0
+    with elf.open("rb") as f:
+        for s in ELFFile(f).iter_sections():
+            if s["sh_flags"] & SH_FLAGS.SHF_ALLOC and s["sh_size"]:
+                if mem.imem_base <= s["sh_addr"] < mem.imem_base + mem.imem_bytes:
+                    code += s["sh_size"]
+                else:
+                    data += s["sh_size"]
+    return code, data
+
+
+def _report(program: Program, title: str, elf: Path, quantized_here: bool) -> dict:
+    code, data = _elf_sizes(elf, program.memory)
+    layers = [{"name": layer.name, "op": layer.op, "kernel": layer.kind, "function": layer.function,
+               "about": layer.about, "macs": layer.macs, "weight_bytes": layer.weight_bytes,
+               "output_shape": list(layer.output.shape), "cycles": None, "instructions": None}
+              for layer in program.layers]
+    return {"model": title, "isa": program.isa, "memory": program.memory,
+            "quantization": "calibrated by the compiler (quantize_static)" if quantized_here else "QDQ as given",
+            "layers": layers,
+            "totals": {"layers": len(layers), "macs": sum(layer.macs for layer in program.layers),
+                       "code_bytes": code, "weight_bytes": sum(layer.weight_bytes for layer in program.layers),
+                       "activation_bytes": program.plan.arena_bytes, "stack_bytes": default_stack_size(program.memory),
+                       "data_bytes": data, "data_memory_bytes": memory_map(program.memory).dmem_bytes},
+            "run": None}
+
+
+def _out_dir(out_dir: str | Path) -> Path:
+    """out_dir as an absolute path, if it is new, empty or an earlier compile output (which is replaced)."""
+    out = Path(out_dir).absolute()
+    if out.exists() and not out.is_dir():
+        raise EdgeSdkError(f"-o '{out_dir}' is a file; give a directory for the compiled model")
+    if out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir()):
+        raise EdgeSdkError(f"'{out_dir}' exists and is not a compiled model directory: give a new or empty directory")
+    if not out.parent.is_dir():
+        raise EdgeSdkError(f"cannot write '{out_dir}': the directory '{out.parent}' does not exist (create it first)")
+    return out
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    """Move the finished tmp directory to out, replacing an earlier compile output there."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def compile(model: str | Path, out_dir: str | Path, calibration: str | Path | np.ndarray | None = None,
+            isa: str = "xedge", memory: str = "default") -> CompiledModel:  # noqa: A001 - the SDK's API name
+    """Compile `model` (an ONNX file or ModelProto; float with `calibration` data, or QDQ) for `isa` and the
+    memory map `memory` into out_dir; the compiled model (`.run(x, sim)`, `.report`)."""
+    out = _out_dir(out_dir)
+    lowering.check_target(isa, memory)
+    title = Path(model).name if isinstance(model, (str, Path)) else (model.graph.name or "model")
+    qm = frontend.load(model, calibration, lowering.ONNX_OPS)
+    program = lowering.lower(qm.relax, isa, memory)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        tmp.chmod(0o755)
+        elf = lowering.build(program, tmp, title)
+        (tmp / QDQ).write_bytes(qm.qdq.SerializeToString())
+        manifest = {"model": title, "isa": isa, "memory": memory,
+                    "input": {**_tensor_json(program.input), "onnx_name": qm.input.name,
+                              "offset": program.plan.offset(program.input)},
+                    "output": {**_tensor_json(program.output), "onnx_name": qm.output.name},
+                    "layers": [layer.name for layer in program.layers]}
+        write_json(manifest, tmp / MANIFEST)
+        report = _report(program, title, elf, qm.quantized_here)
+        write_json(report, tmp / REPORT)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return CompiledModel(out, manifest, report)
+
+
+def load(out_dir: str | Path) -> CompiledModel:
+    """A compiled model from its output directory."""
+    out = Path(out_dir)
+    try:
+        manifest = json.loads((out / MANIFEST).read_text())
+        report = json.loads((out / REPORT).read_text())
+    except (OSError, json.JSONDecodeError):
+        raise EdgeSdkError(f"'{out_dir}' is not a compiled model directory (no readable {MANIFEST} and {REPORT}); "
+                           "make one with `edge-sdk compile MODEL.onnx -o DIR`") from None
+    if not (out / ELF).is_file():
+        raise EdgeSdkError(f"'{out_dir}' has no {ELF}: compile the model again")
+    return CompiledModel(out, manifest, report)
+
+
+def _write_input(elf: Path, dst: Path, offset: int, data: bytes) -> None:
+    """A copy of elf with data at the arena symbol + offset (the arena is in .data, so it is in the file)."""
+    image = bytearray(elf.read_bytes())
+    with elf.open("rb") as f:
+        e = ELFFile(f)
+        symbol = e.get_section_by_name(".symtab").get_symbol_by_name(ARENA_SYMBOL)[0]
+        section = e.get_section(symbol["st_shndx"])
+        at = section["sh_offset"] + symbol["st_value"] - section["sh_addr"] + offset
+    image[at:at + len(data)] = data
+    dst.write_bytes(bytes(image))
+
+
+def _parse_console(console: str, layers: int, output_bytes: int) -> tuple[list[tuple[int, int]], np.ndarray]:
+    counts, hex_out = {}, None
+    for line in console.splitlines():
+        fields = line.split()
+        if fields[:1] == ["@edge-layer"] and len(fields) == 4:
+            counts[int(fields[1])] = (int(fields[2]), int(fields[3]))
+        elif fields[:1] == ["@edge-output"] and len(fields) == 2:
+            hex_out = fields[1]
+    if len(counts) != layers or hex_out is None or len(hex_out) != 2 * output_bytes:
+        raise EdgeSdkError("the firmware did not report every layer and its output:\n" + console[-2000:])
+    return [counts[k] for k in range(layers)], np.frombuffer(bytes.fromhex(hex_out), np.int8)
+
+
+class CompiledModel:
+    """A model compiled into an output directory: `run` it on a simulator, read its `report`."""
+
+    def __init__(self, out_dir: Path, manifest: dict, report: dict):
+        self.out_dir, self.manifest, self.report = Path(out_dir), manifest, report
+        self.input, self.output = _tensor(manifest["input"]), _tensor(manifest["output"])
+
+    def run(self, x: np.ndarray, sim: str = "spike") -> np.ndarray:  # noqa: A002 - the SDK's option name
+        """The model's output for input x (float32, the ONNX input's shape), computed by the firmware on `sim`
+        ("spike" or "rtl"), dequantized to float32 in the ONNX output's shape. The report gets each layer's
+        cycles (RTL) and instructions; report.json is rewritten."""
+        from edge_sdk import sim as simulators
+        x = np.asarray(x)
+        if x.shape != self.input.shape or not np.issubdtype(x.dtype, np.number):
+            raise EdgeSdkError(f"the model's input '{self.manifest['input']['onnx_name']}' has shape "
+                               f"{self.input.shape} (float32); got an array of shape {x.shape} ({x.dtype})")
+        if not np.isfinite(x).all():
+            raise EdgeSdkError("the input holds NaN or infinite values")
+        stored = self.input.to_storage(self.input.q.quantize(x.astype(np.float32)))
+        with tempfile.TemporaryDirectory(prefix="edge-sdk-run-") as tmp:
+            elf = Path(tmp) / ELF
+            _write_input(self.out_dir / ELF, elf, self.manifest["input"]["offset"], stored.tobytes())
+            r = simulators.run(elf, sim, memory=self.manifest["memory"])
+        if r.exit_code != 0 or r.trap is not None:
+            trap = f", trap: {r.trap}" if r.trap else ""
+            raise EdgeSdkError(f"the firmware failed on {sim}: exit code {r.exit_code}{trap}\n{r.console[-2000:]}")
+        counts, raw = _parse_console(r.console, len(self.manifest["layers"]), self.output.nbytes)
+        for row, (cycles, instructions) in zip(self.report["layers"], counts):
+            row["cycles"], row["instructions"] = (cycles if sim == "rtl" else None), instructions
+        self.report["run"] = {"sim": sim, "cycles": sum(c for c, _ in counts) if sim == "rtl" else None,
+                              "instructions": sum(i for _, i in counts), "sim_seconds": r.sim_seconds}
+        write_json(self.report, self.out_dir / REPORT)
+        return self.output.q.dequantize(self.output.from_storage(raw))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        """onnxruntime's output for x on the QDQ model the firmware computes (graph optimizations off)."""
+        import onnx
+        return frontend.reference(onnx.load(self.out_dir / QDQ), np.asarray(x, np.float32))
+
+
+def table(report: dict) -> str:
+    """The report as a table for people."""
+    measured = report["run"] is not None
+    unit = "cycles" if measured and report["run"]["sim"] == "rtl" else "instructions"
+    head = f"{'layer':<22} {'kernel':<6} {'function':<18} {'MACs':>10} {'weights B':>10}"
+    lines = [head + (f" {unit:>13}" if measured else ""), "-" * (len(head) + (14 if measured else 0))]
+    for row in report["layers"]:
+        line = f"{row['name']:<22} {row['kernel']:<6} {row['function']:<18} {row['macs']:>10,} {row['weight_bytes']:>10,}"
+        if measured:
+            line += f" {row['cycles' if unit == 'cycles' else 'instructions']:>13,}"
+        lines.append(line)
+    t = report["totals"]
+    lines.append(f"{t['layers']} layers, {t['macs']:,} MACs; code {t['code_bytes']:,} B, weights {t['weight_bytes']:,} B, "
+                 f"peak activation RAM {t['activation_bytes']:,} B, data memory used {t['data_bytes']:,} of "
+                 f"{t['data_memory_bytes']:,} B (--isa {report['isa']}, --memory {report['memory']})")
+    if measured:
+        r = report["run"]
+        total = r["cycles"] if unit == "cycles" else r["instructions"]
+        lines.append(f"on {r['sim']}: {total:,} {unit} in all layers")
+    return "\n".join(lines)
+
+
+def load_input(path: str | Path) -> np.ndarray:
+    """An input array from a .npy file."""
+    p = Path(path)
+    if not p.is_file():
+        raise EdgeSdkError(f"input file '{path}' does not exist")
+    try:
+        return np.load(p, allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise EdgeSdkError(f"'{path}' is not a .npy file: {err}") from None
+
+
+def run_saved(out_dir: str | Path, input_path: str | Path, sim_name: str, output_path: str | Path | None) -> dict:
+    """`edge-sdk run`: the compiled model in out_dir on the input in input_path; the output saved as .npy."""
+    compiled = load(out_dir)
+    if output_path is not None and not Path(output_path).absolute().parent.is_dir():
+        raise EdgeSdkError(f"cannot write --output '{output_path}': its directory does not exist (create it first)")
+    y = compiled.run(load_input(input_path), sim_name)
+    if output_path is not None:
+        tmp = Path(output_path).with_name(f".{Path(output_path).name}.{os.getpid()}.tmp.npy")
+        np.save(tmp, y)
+        os.replace(tmp, output_path)
+    return {"output": y.tolist(), "argmax": int(np.argmax(y)), "report": compiled.report}
+

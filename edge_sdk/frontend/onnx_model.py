@@ -1,0 +1,108 @@
+"""Read an ONNX model with `onnx`, check it, infer its shapes and check it is one the compiler can take: one
+input of static shape and one output, only operators of the compiler's set. `reference` runs a model with
+onnxruntime the way the compiled firmware is compared with it (graph optimizations off: the ONNX QDQ
+definition)."""
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from google.protobuf.message import DecodeError
+
+from edge_sdk.errors import EdgeSdkError
+
+STANDARD_DOMAINS = ("", "ai.onnx")
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A graph input or output: its name, shape (an output's may hold None: dynamic) and numpy dtype."""
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+def read(model: str | Path | onnx.ModelProto) -> onnx.ModelProto:
+    """The model (a path or a ModelProto), checked by onnx and with every shape inferred."""
+    what = "the model"
+    if not isinstance(model, onnx.ModelProto):
+        path = Path(model)
+        what = f"'{path}'"
+        if not path.is_file():
+            raise EdgeSdkError(f"model file '{path}' does not exist")
+        try:
+            model = onnx.load_model_from_string(path.read_bytes())
+        except DecodeError:
+            raise EdgeSdkError(f"'{path}' is not an ONNX model (it does not parse as an ONNX protobuf); export "
+                               "one with torch.onnx.export or another ONNX exporter") from None
+    try:
+        onnx.checker.check_model(model)
+        return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+    except onnx.checker.ValidationError as err:
+        raise EdgeSdkError(f"{what} is not a valid ONNX model: {_first_line(err)}") from None
+    except onnx.shape_inference.InferenceError as err:
+        raise EdgeSdkError(f"shape inference failed on {what}: {_first_line(err)}") from None
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
+def _spec(value: onnx.ValueInfoProto, role: str) -> TensorSpec:
+    """The tensor's spec; an input must have a static shape (the output's follows from it)."""
+    t = value.type.tensor_type
+    if not value.type.HasField("tensor_type") or not t.HasField("shape"):
+        raise EdgeSdkError(f"the model's {role} '{value.name}' is not a tensor of known rank")
+    if role == "output":
+        return TensorSpec(value.name, tuple(d.dim_value or None for d in t.shape.dim),
+                          onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name)
+    dims = []
+    for k, d in enumerate(t.shape.dim):
+        if not d.HasField("dim_value") or d.dim_value < 1:
+            label = d.dim_param or "unknown"
+            shown = ", ".join(str(x.dim_value) if x.HasField("dim_value") else (x.dim_param or "?") for x in t.shape.dim)
+            raise EdgeSdkError(
+                f"the model's {role} '{value.name}' has a dynamic shape ({shown}): dimension {k} is '{label}'; the "
+                "firmware's buffers are sized at compile time, so export the model with a fixed shape (e.g. batch "
+                "1) or fix it with `python -m onnxruntime.tools.make_dynamic_shape_fixed`")
+        dims.append(d.dim_value)
+    return TensorSpec(value.name, tuple(dims), onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name)
+
+
+def interface(model: onnx.ModelProto) -> tuple[TensorSpec, TensorSpec]:
+    """The model's one input and one output; an EdgeSdkError for any other number or a dynamic input shape."""
+    initializers = {i.name for i in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    for role, values in (("input", inputs), ("output", list(model.graph.output))):
+        if len(values) != 1:
+            raise EdgeSdkError(f"the compiler takes models with one {role}; this one has {len(values)}: "
+                               + ", ".join(f"'{v.name}'" for v in values))
+    x, y = _spec(inputs[0], "input"), _spec(model.graph.output[0], "output")
+    if x.dtype != "float32" or y.dtype != "float32":
+        raise EdgeSdkError(f"the model's input and output must be float32 tensors (the firmware quantizes and "
+                           f"dequantizes at its boundary); '{x.name}' is {x.dtype}, '{y.name}' is {y.dtype}")
+    return x, y
+
+
+def check_operators(model: onnx.ModelProto, supported: Collection[str]) -> None:
+    """An EdgeSdkError naming the first nodes whose operator is not in `supported` (ONNX op types)."""
+    bad = [n for n in model.graph.node if n.domain not in STANDARD_DOMAINS or n.op_type not in supported]
+    if bad:
+        first = bad[0]
+        op = first.op_type if first.domain in STANDARD_DOMAINS else f"{first.domain}.{first.op_type}"
+        more = f" ({len(bad) - 1} more node(s) too: {', '.join(sorted({n.op_type for n in bad[1:]}))})" if bad[1:] else ""
+        raise EdgeSdkError(f"node '{first.name or first.output[0]}' is a {op} operator, which the compiler does not "
+                           f"lower yet{more}; supported operators: {', '.join(sorted(supported))}")
+
+
+def reference(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    """The model's output for input x from onnxruntime with graph optimizations disabled (the optimized int8
+    kernels saturate intermediate sums on CPUs without VNNI)."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})[0]

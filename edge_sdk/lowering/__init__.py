@@ -1,0 +1,43 @@
+"""The compiler's second stage: a QDQ Relax module -> kernel calls (pattern table, kernel selection), a static
+memory plan, C, and the ELF (the RISC-V GCC through edge_sdk.toolchain)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge_sdk.errors import EdgeSdkError
+from edge_sdk.lowering import codegen, memory
+from edge_sdk.lowering.graph import select_layers
+from edge_sdk.lowering.partition import partition
+from edge_sdk.lowering.patterns import ONNX_OPS
+from edge_sdk.lowering.program import Program
+from edge_sdk.platform import ISAS, memory_map
+from edge_sdk.toolchain import FIRMWARE, compile_elf, default_stack_size
+
+KERNEL_SOURCES = tuple(FIRMWARE / "kernels" / f for f in ("nn_dense_i8.c", "matmul_i8.c", "nn_glue_i8.c"))
+
+__all__ = ["ONNX_OPS", "Program", "build", "check_target", "lower"]
+
+
+def check_target(isa: str, memory_name: str) -> None:
+    """An EdgeSdkError for an unknown ISA or memory map."""
+    if isa not in ISAS:
+        raise EdgeSdkError(f"unknown --isa '{isa}'; choose one of: {', '.join(ISAS)}")
+    memory_map(memory_name)
+
+
+def lower(mod, isa: str = "xedge", memory_name: str = "default") -> Program:
+    """Partition `mod`, select a kernel per layer, plan the memory and check it fits `memory_name`."""
+    check_target(isa, memory_name)
+    source, output, layers = select_layers(partition(mod), isa)
+    program = Program(source, output, layers, isa, memory_name, memory.plan(source, output, layers))
+    memory.check_fits(program, default_stack_size(memory_name))
+    return program
+
+
+def build(program: Program, out_dir: Path, title: str) -> Path:
+    """Write the generated C into out_dir and compile it with the kernels into out_dir/model.elf."""
+    sources = []
+    for name, text in codegen.generate(program, title).items():
+        (out_dir / name).write_text(text)
+        sources.append(out_dir / name)
+    return compile_elf([*sources, *KERNEL_SOURCES], out_dir / "model.elf", isa=program.isa, memory=program.memory)

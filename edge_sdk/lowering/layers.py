@@ -1,0 +1,323 @@
+"""Kernel selection: each matched pattern (a composite function of the partitioned Relax module) becomes one
+or more kernel calls (`Layer`s) with their constant data: weights in the kernels' layouts, biases with the
+input zero point folded in, fixed-point requantization parameters (quant.py).
+
+Kernels (firmware/include/nn_i8.h, nn_glue_i8.h): conv2d, depthwise and FC on the dense kernels (`_xedge`, the
+SIMD variants; `_ref`, plain C, with --isa base), the glue kernels in plain C."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge_sdk.errors import EdgeSdkError
+from edge_sdk.lowering import quant
+from edge_sdk.lowering.program import Data, In, Layer, Out, Scratch, Struct, Tensor
+from edge_sdk.lowering.quant import QParams
+
+
+def _const(expr) -> np.ndarray:
+    return expr.value.numpy()
+
+
+def shape_of(expr) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in expr.ty.shape)
+    except (TypeError, ValueError, AttributeError):
+        raise EdgeSdkError(f"a tensor of the model has no static shape ({expr.ty}); the firmware's buffers are "
+                           "sized at compile time: give the model a static input shape") from None
+
+
+def _row_stride(k: int) -> int:
+    return -(-k // 4) * 4
+
+
+def qparams_of(scale, zero_point, what: str) -> QParams:
+    s, z = _const(scale), _const(zero_point)
+    if s.size != 1 or z.size != 1:
+        raise EdgeSdkError(f"{what} is quantized per channel; the kernels take one scale per activation tensor")
+    if z.dtype not in (np.int8, np.uint8):
+        raise EdgeSdkError(f"{what} is quantized to {z.dtype}; the kernels compute in int8 (int8 or uint8 QDQ)")
+    return QParams(float(s.reshape(())), int(z.reshape(())) - (128 if z.dtype == np.uint8 else 0))
+
+
+@dataclass
+class Match:
+    """One matched pattern as the kernel selection sees it."""
+    pattern: str                         # e.g. "edge.conv2d"
+    exprs: dict                          # annotation name -> matched Relax expression
+    tensors: dict                        # the composite function's parameters -> Tensor
+    isa: str
+    new_tensor: Callable[[tuple[int, ...], QParams], Tensor]
+    _output: Tensor | None = None
+
+    def input(self, key: str) -> tuple[Tensor, QParams]:
+        """The tensor read through the annotated dequantize, and the quantization that dequantize gives it."""
+        dq = self.exprs[key]
+        return self.tensors[dq.args[0]], qparams_of(dq.args[1], dq.args[2], f"the input of {self.pattern}")
+
+    def output(self) -> Tensor:
+        """The pattern's result tensor (one per match: every call returns the same)."""
+        if self._output is None:
+            self._output = self._new_output()
+        return self._output
+
+    def _new_output(self) -> Tensor:
+        root = self.exprs["root"]
+        if root.attrs.out_dtype not in ("int8", "uint8"):
+            raise EdgeSdkError(f"{self.pattern} quantizes its output to {root.attrs.out_dtype}; the kernels "
+                               "compute in int8 (int8 or uint8 QDQ)")
+        return self.new_tensor(shape_of(root), qparams_of(root.args[1], root.args[2], f"the output of {self.pattern}"))
+
+    def weights(self, key: str, channel_axis: int) -> tuple[np.ndarray, np.ndarray]:
+        """The integer weights (zero point folded in) and one scale per output channel (`channel_axis`)."""
+        dq = self.exprs[key]
+        w, s, z = _const(dq.args[0]), _const(dq.args[1]).astype(np.float64), _const(dq.args[2])
+        channels = w.shape[channel_axis]
+        if s.size > 1 and dq.attrs.axis % w.ndim != channel_axis:
+            raise EdgeSdkError(f"the weights of {self.pattern} are quantized along axis {dq.attrs.axis}, not per "
+                               f"output channel (axis {channel_axis}); re-quantize them per channel or per tensor")
+        shape = [1] * w.ndim
+        shape[channel_axis] = -1 if z.size > 1 else 1
+        v = w.astype(np.int64) - z.astype(np.int64).reshape(shape)
+        if v.min(initial=0) < quant.INT8_MIN or v.max(initial=0) > quant.INT8_MAX:
+            raise EdgeSdkError(f"the weights of {self.pattern} minus their zero point leave int8 (range "
+                               f"{v.min()}..{v.max()}); quantize weights symmetrically (zero point 0)")
+        return v, np.broadcast_to(s.reshape(-1), (channels,)).copy()
+
+    def bias(self, key: str, acc_scales: np.ndarray) -> np.ndarray:
+        """The bias in accumulator units (scale s_in * s_w per channel), int64; zeros without one."""
+        if key not in self.exprs:
+            return np.zeros(len(acc_scales), np.int64)
+        dq = self.exprs[key]
+        b = _const(dq.args[0]).astype(np.float64) - _const(dq.args[2]).astype(np.float64)
+        s = _const(dq.args[1]).astype(np.float64)
+        return np.rint(np.broadcast_to(b * s, acc_scales.shape) / acc_scales).astype(np.int64)
+
+    def activation_range(self, out: QParams) -> tuple[int, int]:
+        return quant.activation_range(out, lo=0.0) if "relu" in self.exprs else quant.activation_range(out)
+
+
+def _int32(values: np.ndarray, what: str) -> np.ndarray:
+    if values.min(initial=0) < -(1 << 31) or values.max(initial=0) >= 1 << 31:
+        raise EdgeSdkError(f"{what} does not fit int32")
+    return values.astype(np.int32)
+
+
+def _dense_kernel(name: str, isa: str) -> str:
+    return f"{name}_ref" if isa == "base" else f"{name}_xedge"
+
+
+def _padded_input(m: Match, x: Tensor, q: QParams, pads: tuple[int, int, int, int]) -> tuple[list[Layer], Tensor, int]:
+    """Symmetric padding stays in the conv kernel (it reads the zero point); other padding becomes a pad_i8
+    layer into a new tensor, the conv then unpadded."""
+    top, left, bottom, right = pads
+    if top == left == bottom == right:
+        return [], x, top
+    n, c, h, w = x.shape
+    padded = m.new_tensor((n, c, h + top + bottom, w + left + right), q)
+    layer = Layer("", "pad", "glue", "pad_i8", (In(0), Out(), h, w, c, top, left, bottom, right, q.zero_point),
+                  [x], padded, about=f"{h}x{w}x{c} padded {top},{left},{bottom},{right}")
+    return [layer], padded, 0
+
+
+def _weight_data(m: Match, rows: np.ndarray, w_scales: np.ndarray, xq: QParams, out: Tensor) -> tuple[dict, Struct, int]:
+    """A weight layer's constant data and quant_t: the weight rows zero filled to a multiple of 4 bytes, the
+    bias with -in_zp * sum(w) folded in, the per-channel multipliers; and the row stride."""
+    cout, k = rows.shape
+    stride = _row_stride(k)
+    packed = np.zeros((cout, stride), np.int8)
+    packed[:, :k] = rows
+    acc_scales = xq.scale * w_scales
+    mult, shift = quant.multipliers(acc_scales / out.q.scale)
+    bias = _int32(m.bias("bias", acc_scales) - xq.zero_point * rows.sum(axis=1), f"the bias of {m.pattern}")
+    q = Struct("quant_t", (Data("bias"), Data("mult"), Data("shift"), xq.zero_point, out.q.zero_point,
+                           *m.activation_range(out.q)))
+    return {"weights": packed, "bias": bias, "mult": mult, "shift": shift}, q, stride
+
+
+def _conv2d_layer(op: str, m: Match, x: Tensor, out: Tensor, shape: Struct, rows, w_scales, xq, about, macs) -> Layer:
+    """A call of the conv2d kernel (the SIMD one needs scratch: im2col rows and accumulators)."""
+    data, q, stride = _weight_data(m, rows, w_scales, xq, out)
+    scratch = 0 if m.isa == "base" else conv2d_scratch_bytes(*rows.shape[::-1])
+    return Layer("", op, "dense", _dense_kernel("conv2d_i8", m.isa),
+                 (In(0), Data("weights"), stride, Out(), shape, q) + ((Scratch(),) if scratch else ()), [x], out,
+                 about=about, data=data, macs=macs, scratch_bytes=scratch)
+
+
+def conv2d_scratch_bytes(k: int, cout: int) -> int:
+    """nn_dense_i8.c's conv2d_scratch_bytes (two im2col rows, the decimated rows, accumulators); the generated
+    program checks the two agree before it runs."""
+    kp = _row_stride(k)
+    return 4 * kp + 4 * kp + 8 * cout * 4 + 16
+
+
+def _conv(m: Match, depthwise: bool) -> list[Layer]:
+    a = m.exprs["op"].attrs
+    x, xq = m.input("input")
+    out = m.output()
+    if a.data_layout != "NCHW" or a.kernel_layout != "OIHW" or x.shape[0] != 1:
+        raise EdgeSdkError(f"conv2d of input {x.shape} ({a.data_layout}, {a.kernel_layout}): the kernels take one "
+                           "NCHW image (batch 1)")
+    if tuple(int(d) for d in a.dilation) != (1, 1):
+        raise EdgeSdkError(f"conv2d with dilation {tuple(int(d) for d in a.dilation)} is not supported by the kernels")
+    sh, sw = (int(s) for s in a.strides)
+    if sh != sw:
+        raise EdgeSdkError(f"conv2d with strides ({sh}, {sw}): the kernels take one stride for both axes")
+    w, w_scales = m.weights("weight", channel_axis=0)
+    cout, _, kh, kw = w.shape
+    cin = x.shape[1]
+    pre, x_in, pad = _padded_input(m, x, xq, tuple(int(p) for p in a.padding))
+    h, wd, ho, wo = x_in.shape[2], x_in.shape[3], out.shape[2], out.shape[3]
+    shape = Struct("conv_shape_t", (h, wd, cin, cout, kh, kw, sh, pad))
+    if not depthwise:
+        rows = w.transpose(0, 2, 3, 1).reshape(cout, -1)      # (Cout, Kh, Kw, Cin): the im2col row order
+        return pre + [_conv2d_layer("conv2d", m, x_in, out, shape, rows, w_scales, xq,
+                                    f"{kh}x{kw}/{sh} pad {pad}, {cin} -> {cout} channels, {h}x{wd} -> {ho}x{wo}",
+                                    ho * wo * cout * rows.shape[1])]
+    data, q, stride = _weight_data(m, w.reshape(cout, kh * kw), w_scales, xq, out)   # a filter row per channel
+    return pre + [Layer("", "depthwise_conv2d", "dense", _dense_kernel("depthwise_i8", m.isa),
+                        (In(0), Data("weights"), stride, Out(), shape, q), [x_in], out,
+                        about=f"{kh}x{kw}/{sh} pad {pad}, {cin} channels, {h}x{wd} -> {ho}x{wo}",
+                        data=data, macs=ho * wo * cout * kh * kw)]
+
+
+def conv2d(m: Match) -> list[Layer]:
+    return _conv(m, depthwise=False)
+
+
+def depthwise_conv2d(m: Match) -> list[Layer]:
+    return _conv(m, depthwise=True)
+
+
+def dense(m: Match) -> list[Layer]:
+    """y = x W^T + b over the last axis of x: FC for one row, the conv2d kernel (1x1 over M pixels) for M rows."""
+    x, xq = m.input("input")
+    out = m.output()
+    if x.hwc:
+        raise EdgeSdkError(f"matmul of a 4-D tensor {x.shape} with constant weights: the kernels take 2-D or 3-D "
+                           "inputs (a 4-D one is stored HWC); flatten it first")
+    transposed = "transpose" in m.exprs        # Gemm with transB: weights stored (N, K)
+    w, w_scales = m.weights("weight", channel_axis=0 if transposed else 1)
+    rows = w if transposed else w.T
+    cout, k = rows.shape
+    if x.shape[-1] != k:
+        raise EdgeSdkError(f"matmul of {x.shape} with weights of {k} inputs")
+    m_rows = x.nbytes // k
+    if m_rows > 1:
+        shape = Struct("conv_shape_t", (m_rows, 1, k, cout, 1, 1, 1, 0))
+        return [_conv2d_layer("dense", m, x, out, shape, rows, w_scales, xq, f"{k} -> {cout} x {m_rows} rows",
+                              m_rows * k * cout)]
+    data, q, stride = _weight_data(m, rows, w_scales, xq, out)
+    return [Layer("", "dense", "dense", _dense_kernel("fc_i8", m.isa), (In(0), Data("weights"), stride, Out(), k, cout, q),
+                  [x], out, about=f"{k} -> {cout}", data=data, macs=k * cout)]
+
+
+def _rescale(in_q: QParams, out: Tensor, act: tuple[int, int]) -> Struct:
+    """channel_quant_t taking an int8 value of in_q to out's quantization (bias = -in_zp)."""
+    mult, shift = quant.multiplier(in_q.scale / out.q.scale)   # a ratio of 1: 2^30, 30 (exact identity)
+    return Struct("channel_quant_t", (-in_q.zero_point, mult, shift, out.q.zero_point, *act))
+
+
+def add(m: Match) -> list[Layer]:
+    (a, aq), (b, bq) = m.input("lhs"), m.input("rhs")
+    out = m.output()
+    if a.shape != b.shape or a.shape != out.shape:
+        raise EdgeSdkError(f"add of {a.shape} and {b.shape}: the add kernel takes two tensors of the same shape "
+                           "(no broadcasting yet)")
+    ma, mb = aq.scale / out.q.scale, bq.scale / out.q.scale
+    _, shift = quant.multiplier(max(ma, mb))
+    mult_a, mult_b = (int(round(v * 2.0 ** shift)) for v in (ma, mb))
+    q = Struct("add_quant_t", (aq.zero_point, bq.zero_point, mult_a, mult_b, shift, out.q.zero_point,
+                               *m.activation_range(out.q)))
+    return [Layer("", "add", "glue", "add_i8", (In(0), In(1), Out(), out.nbytes, q), [a, b], out,
+                  about=f"{out.nbytes} elements")]
+
+
+def _pool_shape(x: Tensor, out: Tensor, attrs, what: str) -> Struct:
+    if attrs.layout != "NCHW" or x.shape[0] != 1:
+        raise EdgeSdkError(f"{what} of input {x.shape} ({attrs.layout}): the kernels take one NCHW image (batch 1)")
+    if tuple(int(d) for d in attrs.dilation) != (1, 1):
+        raise EdgeSdkError(f"{what} with dilation {tuple(int(d) for d in attrs.dilation)} is not supported")
+    kh, kw = (int(k) for k in attrs.pool_size)
+    sh, sw = (int(s) for s in attrs.strides)
+    top, left = int(attrs.padding[0]), int(attrs.padding[1])
+    _, c, h, w = x.shape
+    return Struct("pool_shape_t", (h, w, c, kh, kw, sh, sw, top, left, out.shape[2], out.shape[3]))
+
+
+def max_pool2d(m: Match) -> list[Layer]:
+    x, xq = m.input("input")
+    out = m.output()
+    shape = _pool_shape(x, out, m.exprs["op"].attrs, "max_pool2d")
+    h, w, c, kh, kw, sh = shape.fields[:6]
+    return [Layer("", "max_pool2d", "glue", "maxpool2d_i8",
+                  (In(0), Out(), shape, _rescale(xq, out, m.activation_range(out.q))), [x], out,
+                  about=f"{kh}x{kw}/{sh}, {c} channels, {h}x{w} -> {out.shape[2]}x{out.shape[3]}")]
+
+
+def _avg_pool(x: Tensor, xq: QParams, out: Tensor, shape: Struct, per_count: bool, act) -> Layer:
+    h, w, c, kh, kw, sh = shape.fields[:6]
+    counts = np.arange(1, kh * kw + 1) if per_count else np.array([kh * kw])
+    mult, shift = quant.multipliers(xq.scale / (out.q.scale * counts))
+    q = Struct("avgpool_quant_t", (Data("mult"), Data("shift"), xq.zero_point, out.q.zero_point, *act, int(per_count)))
+    return Layer("", "avg_pool2d", "glue", "avgpool2d_i8", (In(0), Out(), shape, q), [x], out,
+                 about=f"{kh}x{kw}/{sh}, {c} channels, {h}x{w} -> {shape.fields[9]}x{shape.fields[10]}",
+                 data={"mult": mult, "shift": shift})
+
+
+def avg_pool2d(m: Match) -> list[Layer]:
+    x, xq = m.input("input")
+    out = m.output()
+    attrs = m.exprs["op"].attrs
+    if attrs.ceil_mode and attrs.count_include_pad:
+        raise EdgeSdkError("avg_pool2d with ceil_mode and count_include_pad is not supported")
+    shape = _pool_shape(x, out, attrs, "avg_pool2d")
+    partial_windows = any(int(p) for p in attrs.padding) or bool(attrs.ceil_mode)
+    per_count = partial_windows and not attrs.count_include_pad
+    return [_avg_pool(x, xq, out, shape, per_count, m.activation_range(out.q))]
+
+
+def global_avg_pool2d(m: Match) -> list[Layer]:
+    """mean over H and W (GlobalAveragePool, ReduceMean): an average pool whose window is the image."""
+    x, xq = m.input("input")
+    out = m.output()
+    _, c, h, w = x.shape
+    shape = Struct("pool_shape_t", (h, w, c, h, w, 1, 1, 0, 0, 1, 1))
+    return [_avg_pool(x, xq, out, shape, False, m.activation_range(out.q))]
+
+
+def requantize(m: Match) -> list[Layer]:
+    """A change of scale or zero point, ReLU (QuantizeLinear(Relu(DequantizeLinear)))."""
+    x, xq = m.input("input")
+    out = m.output()
+    return [Layer("", "requantize", "glue", "requantize_i8",
+                  (In(0), Out(), out.nbytes, _rescale(xq, out, m.activation_range(out.q))), [x], out,
+                  about=f"{out.nbytes} elements")]
+
+
+def reshape(m: Match) -> list[Layer]:
+    """Reshape / Flatten: no data moves unless the HWC storage order and the logical order differ on either
+    side (then a transpose), or the quantization changes or a ReLU follows (then a requantize)."""
+    x, xq = m.input("input")
+    out = m.output()
+    steps = []   # (op, function, arguments after In, Out; about; shape of the result)
+    if x.hwc_moves_data:
+        _, c, h, w = x.shape
+        steps.append(("transpose", "transpose_i8", (h * w, c), f"HWC {h}x{w}x{c} -> CHW", (x.nbytes,)))
+    if out.hwc_moves_data:
+        _, c, h, w = out.shape
+        steps.append(("transpose", "transpose_i8", (c, h * w), f"CHW -> HWC {h}x{w}x{c}", out.shape))
+    if xq != out.q or "relu" in m.exprs:
+        steps.append(("requantize", "requantize_i8", (out.nbytes, _rescale(xq, out, m.activation_range(out.q))),
+                      f"{out.nbytes} elements", out.shape))
+    if not steps:
+        out.base = x        # nothing moves: the output is a view of the input's bytes
+        return []
+    layers, current = [], x
+    for k, (op, function, args, about, shape) in enumerate(steps):
+        target = out if k == len(steps) - 1 else m.new_tensor(shape, xq)
+        layers.append(Layer("", op, "glue", function, (In(0), Out(), *args), [current], target, about=about))
+        current = target
+    return layers

@@ -1,0 +1,308 @@
+"""The compiler's dense path (issue 11): ONNX -> QDQ -> TVM Relax -> pattern table -> kernel calls + memory plan
+-> C -> ELF, run on Spike and the RTL, compared with onnxruntime on the same QDQ model (graph optimizations
+off): within one quantization step per element and the same arg-max. Every bad input is one clear error, a
+non-zero exit, and no OUT/ left behind."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from torch import nn
+
+from edge_sdk import EdgeSdkError, compiler, frontend, lowering
+
+
+class SmallCNN(nn.Module):
+    """conv + ReLU, max pool, strided conv + ReLU, flatten, fully connected."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.fc = nn.Linear(16 * 4 * 4, 10)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
+        return self.fc(torch.flatten(torch.relu(self.conv2(x)), 1))
+
+
+class SmallMLP(nn.Module):
+    def __init__(self, sizes=(32, 64, 32, 10)):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
+
+    def forward(self, x):
+        for k, layer in enumerate(self.layers):
+            x = layer(x) if k == len(self.layers) - 1 else torch.relu(layer(x))
+        return x
+
+
+class Residual(nn.Module):
+    """depthwise + pointwise conv, a residual add, average pool, global average pool, fully connected."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.dw, self.pw = nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x = torch.relu(x + torch.relu(self.pw(torch.relu(self.dw(x)))))
+        x = nn.functional.adaptive_avg_pool2d(nn.functional.avg_pool2d(x, 2), 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+class WithSoftmax(SmallMLP):
+    def forward(self, x):
+        return torch.softmax(super().forward(x), dim=1)
+
+
+def export(make_module, path, shape, dynamic_batch=False):
+    """Export make_module() (its random weights seeded, so every test sees the same model) to path."""
+    torch.manual_seed(0)
+    module = make_module().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)   # the TorchScript exporter: static shapes, no onnxscript
+        torch.onnx.export(module, torch.randn(*shape), str(path), input_names=["x"], output_names=["y"],
+                          opset_version=17, dynamo=False,
+                          dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}} if dynamic_batch else None)
+    return path
+
+
+def samples(shape, n=16, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, *shape[1:])).astype(np.float32)
+
+
+def qdq_elsewhere(float_path, out_path, shape):
+    """A QDQ model as another tool would hand it over: onnxruntime, uint8 activations, per-tensor weights."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.data = iter(samples(shape, 8, seed=3))
+
+        def get_next(self):
+            x = next(self.data, None)
+            return None if x is None else {"x": x[None]}
+
+    quantize_static(str(float_path), str(out_path), Reader(), quant_format=QuantFormat.QDQ, per_channel=False,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    return out_path
+
+
+def steps(y, ref, scale) -> int:
+    return int(np.rint(np.abs(y.astype(np.float64) - ref) / scale).max())
+
+
+def check_matches_onnxruntime(model: compiler.CompiledModel, sim: str, seeds=range(3)) -> list[np.ndarray]:
+    outs = []
+    for seed in seeds:
+        x = np.random.default_rng(100 + seed).standard_normal(model.input.shape).astype(np.float32)
+        y, ref = model.run(x, sim), model.reference(x)
+        assert y.dtype == np.float32 and y.shape == ref.shape
+        assert steps(y, ref, model.output.q.scale) <= 1
+        assert np.argmax(y) == np.argmax(ref)
+        outs.append(y)
+    return outs
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("compiler")
+
+
+@pytest.fixture(scope="module")
+def cnn_onnx(work):
+    return export(SmallCNN, work / "cnn.onnx", (1, 3, 16, 16))
+
+
+@pytest.fixture(scope="module")
+def cnn(work, cnn_onnx):
+    """A float model quantized by the frontend from calibration data."""
+    np.savez(work / "cnn_cal.npz", x=samples((1, 3, 16, 16)))
+    return compiler.compile(cnn_onnx, work / "cnn_out", calibration=work / "cnn_cal.npz")
+
+
+@pytest.fixture(scope="module")
+def mlp_qdq(work):
+    return qdq_elsewhere(export(SmallMLP, work / "mlp.onnx", (1, 32)), work / "mlp.qdq.onnx", (1, 32))
+
+
+@pytest.fixture(scope="module")
+def mlp(work, mlp_qdq):
+    return compiler.compile(mlp_qdq, work / "mlp_out")
+
+
+def test_cnn_on_spike_matches_onnxruntime(cnn):
+    check_matches_onnxruntime(cnn, "spike")
+    layers = cnn.report["layers"]
+    assert [(row["op"], row["kernel"]) for row in layers] == [
+        ("conv2d", "dense"), ("max_pool2d", "glue"), ("conv2d", "dense"), ("transpose", "glue"), ("dense", "dense")]
+    assert [row["macs"] for row in layers] == [16 * 16 * 8 * 27, 0, 4 * 4 * 16 * 72, 0, 256 * 10]
+    assert layers[0]["function"] == "conv2d_i8_xedge" and layers[-1]["function"] == "fc_i8_xedge"
+    # weights padded to rows of 4 bytes, then bias, multiplier and shift (int32) per output channel
+    assert layers[0]["weight_bytes"] == 8 * 28 + 3 * 4 * 8
+    assert all(row["instructions"] > 0 and row["cycles"] is None for row in layers)
+    assert cnn.report["quantization"].startswith("calibrated by the compiler")
+    totals = cnn.report["totals"]
+    assert totals["weight_bytes"] == sum(row["weight_bytes"] for row in layers)
+    assert 0 < totals["activation_bytes"] and 0 < totals["code_bytes"] < 64 * 1024
+    saved = json.loads((cnn.out_dir / "report.json").read_text())
+    assert saved["run"]["sim"] == "spike" and saved["layers"][0]["instructions"] == layers[0]["instructions"]
+    for name in ("model.c", "weights.c", "model.elf", "model.qdq.onnx", "model.json"):
+        assert (cnn.out_dir / name).is_file()
+    assert "TIMED(0, conv2d_i8_xedge(" in (cnn.out_dir / "model.c").read_text()
+
+
+def test_qdq_model_taken_as_it_is(mlp, mlp_qdq):
+    check_matches_onnxruntime(mlp, "spike")
+    assert [row["function"] for row in mlp.report["layers"]] == ["fc_i8_xedge"] * 3
+    assert mlp.report["quantization"] == "QDQ as given"
+    # the QDQ model the firmware computes is the one given (uint8 activations, stored as int8 - 128)
+    saved, given = onnx.load(mlp.out_dir / "model.qdq.onnx").graph, onnx.load(mlp_qdq).graph
+    assert list(saved.node) == list(given.node) and list(saved.initializer) == list(given.initializer)
+
+
+def test_glue_operators_on_spike(work):
+    model = export(Residual, work / "residual.onnx", (1, 3, 12, 12))
+    compiled = compiler.compile(model, work / "residual_out", calibration=samples((1, 3, 12, 12)))
+    assert [row["op"] for row in compiled.report["layers"]] == [
+        "conv2d", "depthwise_conv2d", "conv2d", "add", "avg_pool2d", "avg_pool2d", "dense"]
+    check_matches_onnxruntime(compiled, "spike")
+
+
+def test_rtl_cycles_and_the_same_output_as_spike(mlp):
+    x = np.random.default_rng(7).standard_normal(mlp.input.shape).astype(np.float32)
+    on_spike = mlp.run(x, "spike")
+    on_rtl = mlp.run(x, "rtl")
+    assert np.array_equal(on_spike, on_rtl)
+    layers, run = mlp.report["layers"], mlp.report["run"]
+    assert run["sim"] == "rtl" and all(row["cycles"] > 0 for row in layers)
+    assert run["cycles"] == sum(row["cycles"] for row in layers)
+    assert steps(on_rtl, mlp.reference(x), mlp.output.q.scale) <= 1
+
+
+def test_plain_c_kernels_compute_the_same(work, cnn, cnn_onnx):
+    base = compiler.compile(cnn.out_dir / "model.qdq.onnx", work / "cnn_base", isa="base")
+    assert base.report["layers"][0]["function"] == "conv2d_i8_ref"
+    x = np.random.default_rng(5).standard_normal(cnn.input.shape).astype(np.float32)
+    assert np.array_equal(base.run(x, "spike"), cnn.run(x, "spike"))
+
+
+def test_memory_plan_reuses_buffers_without_overlap(cnn):
+    qm = frontend.load(cnn.out_dir / "model.qdq.onnx", None, lowering.ONNX_OPS)
+    plan = lowering.lower(qm.relax).plan
+    assert plan.arena_bytes < sum(b.size for b in plan.buffers)          # buffers share bytes ...
+    for a in plan.buffers:                                                 # ... but never while both live
+        for b in plan.buffers:
+            if a is not b and a.first <= b.last and b.first <= a.last:
+                assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (a, b)
+    assert plan.peak_live_bytes <= plan.arena_bytes
+
+
+def cli(*args):
+    proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", *map(str, args)], capture_output=True, text=True)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def test_cli_compile_and_run(work, mlp_qdq):
+    for command in ("compile", "run"):
+        proc = cli(command, "--help")
+        assert proc.returncode == 0 and f"edge-sdk {command} " in proc.stdout[proc.stdout.index("examples:"):]
+    out = work / "cli_out"
+    proc = cli("compile", mlp_qdq, "-o", out, "--memory", "mcu")
+    assert proc.returncode == 0, proc.stderr
+    assert "fc_i8_xedge" in proc.stdout and "--memory mcu" in proc.stdout
+    x = np.random.default_rng(11).standard_normal((1, 32)).astype(np.float32)
+    np.save(work / "x.npy", x)
+    proc = cli("run", out, "--sim", "spike", "--input", work / "x.npy", "--output", work / "y.npy", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    y = np.load(work / "y.npy")
+    ref = frontend.reference(onnx.load(mlp_qdq), x)
+    assert y.dtype == np.float32 and y.shape == ref.shape == (1, 10)
+    assert np.array_equal(np.asarray(result["output"], np.float32), y) and result["argmax"] == int(np.argmax(ref))
+    assert steps(y, ref, compiler.load(out).output.q.scale) <= 1
+
+
+# ----------------------------------------------------------------------------- bad input
+def assert_nothing_written(parent, name):
+    assert not (parent / name).exists()
+    assert not [p for p in parent.iterdir() if p.name.startswith(f".{name}.")], list(parent.iterdir())
+
+
+def test_not_an_onnx_file(tmp_path):
+    bad = tmp_path / "model.onnx"
+    bad.write_text("this is not a model\n")
+    with pytest.raises(EdgeSdkError, match="is not an ONNX model"):
+        compiler.compile(bad, tmp_path / "out")
+    proc = cli("compile", bad, "-o", tmp_path / "out")
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "not an ONNX model" in proc.stderr
+    assert_nothing_written(tmp_path, "out")
+
+
+def test_unsupported_operator_names_op_and_node(tmp_path):
+    model = export(WithSoftmax, tmp_path / "softmax.onnx", (1, 32))
+    node = next(n.name for n in onnx.load(model).graph.node if n.op_type == "Softmax")
+    with pytest.raises(EdgeSdkError, match=f"node '{node}' is a Softmax operator"):
+        compiler.compile(model, tmp_path / "out", calibration=samples((1, 32)))
+    assert_nothing_written(tmp_path, "out")
+
+
+def test_dynamic_input_shape(tmp_path):
+    model = export(SmallMLP, tmp_path / "dynamic.onnx", (1, 32), dynamic_batch=True)
+    with pytest.raises(EdgeSdkError, match=r"input 'x' has a dynamic shape \(batch, 32\): dimension 0 is 'batch'"):
+        compiler.compile(model, tmp_path / "out", calibration=samples((1, 32)))
+    assert_nothing_written(tmp_path, "out")
+
+
+def test_calibration_of_the_wrong_shape(tmp_path, cnn_onnx):
+    np.savez(tmp_path / "cal.npz", samples((1, 3, 8, 8)))
+    with pytest.raises(EdgeSdkError, match=r"calibration data of shape \(16, 3, 8, 8\) does not fit the model's input "
+                                           r"'x' of shape \(1, 3, 16, 16\): give N samples as an array of shape "
+                                           r"\(N, 3, 16, 16\)"):
+        compiler.compile(cnn_onnx, tmp_path / "out", calibration=tmp_path / "cal.npz")
+    with pytest.raises(EdgeSdkError, match="float model: give calibration data"):
+        compiler.compile(cnn_onnx, tmp_path / "out")
+    assert_nothing_written(tmp_path, "out")
+
+
+def test_model_too_big_for_the_mcu_memory_map(tmp_path):
+    model = export(lambda: SmallMLP((600, 512, 10)), tmp_path / "big.onnx", (1, 600))
+    with pytest.raises(EdgeSdkError, match=r"does not fit the 'mcu' memory map: it needs [\d,]+ bytes of data memory, "
+                                           r"which has 262,144 .*weights and quantization parameters [\d,]+ \(the "
+                                           r"most: dense_0, 313,344\)"):
+        compiler.compile(model, tmp_path / "out", calibration=samples((1, 600), 4), memory="mcu")
+    assert_nothing_written(tmp_path, "out")
+
+
+def test_a_failed_compile_leaves_the_previous_output(tmp_path, mlp_qdq, monkeypatch):
+    out = tmp_path / "out"
+    compiler.compile(mlp_qdq, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (tmp_path / "broken.onnx").write_bytes(b"\x08\x07garbage")
+    with pytest.raises(EdgeSdkError):
+        compiler.compile(tmp_path / "broken.onnx", out)
+
+    def fail(*args, **kwargs):   # a failure after the temporary directory exists (e.g. the C compiler's)
+        raise EdgeSdkError("compilation failed")
+
+    monkeypatch.setattr(lowering, "build", fail)
+    with pytest.raises(EdgeSdkError, match="compilation failed"):
+        compiler.compile(mlp_qdq, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_run_rejects_an_input_of_the_wrong_shape(mlp):
+    with pytest.raises(EdgeSdkError, match=r"input 'x' has shape \(1, 32\) \(float32\); got an array of shape \(32,\)"):
+        mlp.run(np.zeros(32, np.float32))
+    with pytest.raises(EdgeSdkError, match="not a compiled model directory"):
+        compiler.load(mlp.out_dir / "model.c")
