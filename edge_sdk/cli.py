@@ -157,7 +157,7 @@ def _cmd_bench_kernels(args: argparse.Namespace) -> int:
 def _cmd_compile(args: argparse.Namespace) -> int:
     from edge_sdk import compiler
     compiled = compiler.compile(args.model, args.output, calibration=args.calibration, isa=args.isa,
-                                memory=args.memory)
+                                memory=args.memory, dense_only=args.dense_only)
     print(compiler.table(compiled.report))
     print(f"written to {compiled.out_dir}")
     return 0
@@ -447,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--isa", default="xedge", choices=ISAS, help="xedge: the SIMD kernels (default); base: plain "
                     "RV32IMC C kernels; xdec: xedge + the N:M decimating load")
     co.add_argument("--memory", default="default", choices=sorted(MEMORY_MAPS), help="memory map the model must fit")
+    co.add_argument("--dense-only", action="store_true",
+                    help="never use the N:M sparse kernels (by default a conv / FC layer whose weights follow an N:M "
+                         "pattern uses the sparse kernel measured fastest on this ISA)")
     co.set_defaults(func=_cmd_compile)
 
     ru = sub.add_parser("run", help="run a compiled model on Spike or the RTL; outputs as onnxruntime returns them")

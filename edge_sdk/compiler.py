@@ -54,7 +54,8 @@ def _elf_sizes(elf: Path, memory: str) -> tuple[int, int]:
 
 def _report(program: Program, title: str, elf: Path, quantized_here: bool) -> dict:
     code, data = _elf_sizes(elf, program.memory)
-    layers = [{"name": layer.name, "op": layer.op, "kernel": layer.kind, "function": layer.function,
+    layers = [{"name": layer.name, "op": layer.op, "kernel": layer.kind, "pattern": layer.pattern,
+               "function": layer.function,
                "about": layer.about, "macs": layer.macs, "weight_bytes": layer.weight_bytes,
                "output_shape": list(layer.output.shape), "cycles": None, "instructions": None}
               for layer in program.layers]
@@ -92,14 +93,15 @@ def _replace_dir(tmp: Path, out: Path) -> None:
 
 
 def compile(model: str | Path, out_dir: str | Path, calibration: str | Path | np.ndarray | None = None,
-            isa: str = "xedge", memory: str = "default") -> CompiledModel:  # noqa: A001 - the SDK's API name
+            isa: str = "xedge", memory: str = "default", dense_only: bool = False) -> CompiledModel:  # noqa: A001
     """Compile `model` (an ONNX file or ModelProto; float with `calibration` data, or QDQ) for `isa` and the
-    memory map `memory` into out_dir; the compiled model (`.run(x, sim)`, `.report`)."""
+    memory map `memory` into out_dir; the compiled model (`.run(x, sim)`, `.report`). Weight layers whose
+    weights follow an N:M pattern use the sparse kernels where they are measured faster, unless `dense_only`."""
     out = _out_dir(out_dir)
     lowering.check_target(isa, memory)
     title = Path(model).name if isinstance(model, (str, Path)) else (model.graph.name or "model")
     qm = frontend.load(model, calibration, lowering.ONNX_OPS)
-    program = lowering.lower(qm.relax, isa, memory)
+    program = lowering.lower(qm.relax, isa, memory, dense_only)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         tmp.chmod(0o755)
@@ -203,10 +205,11 @@ def table(report: dict) -> str:
     """The report as a table for people."""
     measured = report["run"] is not None
     unit = "cycles" if measured and report["run"]["sim"] == "rtl" else "instructions"
-    head = f"{'layer':<22} {'kernel':<6} {'function':<18} {'MACs':>10} {'weights B':>10}"
+    head = f"{'layer':<22} {'kernel':<16} {'function':<18} {'MACs':>10} {'weights B':>10}"
     lines = [head + (f" {unit:>13}" if measured else ""), "-" * (len(head) + (14 if measured else 0))]
     for row in report["layers"]:
-        line = f"{row['name']:<22} {row['kernel']:<6} {row['function']:<18} {row['macs']:>10,} {row['weight_bytes']:>10,}"
+        kernel = row["kernel"] + (f" {row['pattern']}" if row.get("pattern") else "")
+        line = f"{row['name']:<22} {kernel:<16} {row['function']:<18} {row['macs']:>10,} {row['weight_bytes']:>10,}"
         if measured:
             line += f" {row['cycles' if unit == 'cycles' else 'instructions']:>13,}"
         lines.append(line)

@@ -306,3 +306,52 @@ def test_run_rejects_an_input_of_the_wrong_shape(mlp):
         mlp.run(np.zeros(32, np.float32))
     with pytest.raises(EdgeSdkError, match="not a compiled model directory"):
         compiler.load(mlp.out_dir / "model.c")
+
+
+def _pruned(make_module, pattern):
+    """make_module with every conv / linear weight magnitude-pruned to `pattern` along its reduction axis."""
+    from riscv_ext import nm_format
+
+    def make():
+        torch.manual_seed(0)
+        module = make_module()
+        with torch.no_grad():
+            for layer in module.modules():
+                if isinstance(layer, (nn.Conv2d, nn.Linear)) and layer.weight[0].numel() % 16 == 0:
+                    w = layer.weight
+                    rows = w.permute(0, 2, 3, 1).reshape(w.shape[0], -1) if w.dim() == 4 else w
+                    kept = torch.from_numpy(nm_format.prune(rows.numpy(), pattern) != 0)
+                    mask = kept.reshape(w.shape[0], *w.shape[2:], w.shape[1]).permute(0, 3, 1, 2) if w.dim() == 4 \
+                        else kept
+                    w.mul_(mask)
+        return module
+    return make
+
+
+@pytest.mark.parametrize("isa, kind", [("xdec", "sparse-ext"), ("xedge", "sparse-sw")])
+def test_sparse_layers_use_the_nm_kernels_and_match_onnxruntime(isa, kind, tmp_path):
+    """1:16-pruned conv and FC layers run on the N:M kernels (pattern detected from the weights), and the
+    outputs still match onnxruntime; --dense-only keeps them dense with the same result."""
+    shape = (1, 16, 8, 8)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(16, 16, 3, padding=1)
+            self.fc = nn.Linear(16 * 8 * 8, 16)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(torch.relu(self.conv(x)), 1))
+
+    path = export(_pruned(Net, "1:16"), tmp_path / "sparse.onnx", shape)
+    x = samples(shape, n=1, seed=3)[0:1]
+    sparse = compiler.compile(path, tmp_path / "sparse", calibration=samples(shape), isa=isa)
+    kinds = {row["name"]: (row["kernel"], row["pattern"]) for row in sparse.report["layers"]}
+    assert (kind, "1:16") in kinds.values(), kinds
+    y = sparse.run(x, sim="spike")
+    ref = sparse.reference(x)
+    dense = compiler.compile(path, tmp_path / "dense", calibration=samples(shape), isa=isa, dense_only=True)
+    assert all(row["kernel"] in ("dense", "glue") for row in dense.report["layers"])
+    assert np.array_equal(y, dense.run(x, sim="spike"))
+    step = float(json.loads((tmp_path / "sparse" / "model.json").read_text())["output"]["scale"])
+    assert np.abs(y - ref).max() <= step * 1.0001 and y.argmax() == ref.argmax()

@@ -13,7 +13,8 @@ from edge_sdk.lowering.program import Program
 from edge_sdk.platform import ISAS, memory_map
 from edge_sdk.toolchain import FIRMWARE, compile_elf, default_stack_size
 
-KERNEL_SOURCES = tuple(FIRMWARE / "kernels" / f for f in ("nn_dense_i8.c", "matmul_i8.c", "nn_glue_i8.c"))
+KERNEL_SOURCES = tuple(FIRMWARE / "kernels" / f for f in ("nn_dense_i8.c", "nn_sparse_i8.c", "matmul_i8.c",
+                                                           "nn_glue_i8.c"))
 
 __all__ = ["ONNX_OPS", "Program", "build", "check_target", "lower"]
 
@@ -25,10 +26,11 @@ def check_target(isa: str, memory_name: str) -> None:
     memory_map(memory_name)
 
 
-def lower(mod, isa: str = "xedge", memory_name: str = "default") -> Program:
-    """Partition `mod`, select a kernel per layer, plan the memory and check it fits `memory_name`."""
+def lower(mod, isa: str = "xedge", memory_name: str = "default", dense_only: bool = False) -> Program:
+    """Partition `mod`, select a kernel per layer (N:M sparse ones where the weights allow and measurements say
+    they are faster, unless `dense_only`), plan the memory and check it fits `memory_name`."""
     check_target(isa, memory_name)
-    source, output, layers = select_layers(partition(mod), isa)
+    source, output, layers = select_layers(partition(mod), isa, sparse=not dense_only)
     program = Program(source, output, layers, isa, memory_name, memory.plan(source, output, layers))
     memory.check_fits(program, default_stack_size(memory_name))
     return program

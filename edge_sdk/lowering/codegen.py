@@ -11,8 +11,8 @@ from edge_sdk.lowering.program import Data, In, Layer, Out, Program, Scratch, St
 ARENA_SYMBOL = "edge_arena"
 KERNEL_HEADERS = ("nn_i8.h", "nn_glue_i8.h")
 # Kernels whose scratch the lowering sizes with a copy of the firmware's formula: the program checks it first.
-SCRATCH_CHECKS = {"conv2d_i8_xedge": "conv2d_scratch_bytes(&{shape})"}
-C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t"}
+SCRATCH_CHECKS = {f: "conv2d_scratch_bytes(&{shape})" for f in ("conv2d_i8_xedge", "conv2d_nm_i8_sw", "conv2d_nm_i8_xdec")}
+C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t", np.dtype(np.uint32): "uint32_t"}
 
 
 def _data_name(layer: Layer, role: str) -> str:
@@ -48,7 +48,9 @@ _HEX = np.array([f"\\x{b:02x}" for b in range(256)])
 def _initializer(values: np.ndarray) -> str:
     """int8 data as string literals (GCC reads megabytes of them in a second, 20x faster than a list of
     numbers; the array is exactly as long as the string, so no terminating NUL is stored), int32 as numbers."""
-    if values.dtype == np.int8:
+    if values.dtype == np.uint32:  # N:M offsets words
+        values = values.astype(np.int64)
+    elif values.dtype == np.int8:
         raw = values.view(np.uint8)
         return "\n".join(f'  "{"".join(_HEX[raw[i:i + 48]])}"' for i in range(0, len(raw), 48))
     rows = (", ".join(map(str, values[i:i + 16].tolist())) for i in range(0, len(values), 16))

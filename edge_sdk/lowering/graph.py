@@ -39,8 +39,8 @@ def _unsupported(value) -> EdgeSdkError:
 
 
 class _Selection:
-    def __init__(self, isa: str):
-        self.isa = isa
+    def __init__(self, isa: str, sparse: bool):
+        self.isa, self.sparse = isa, sparse
         self.layers: list[Layer] = []
         self.tensors: dict = {}          # Relax var of main -> Tensor
 
@@ -69,7 +69,7 @@ class _Selection:
         pattern = BY_NAME[str(func.attrs["Composite"])]
         matched = pattern.pattern.extract_matched_expr(func.body.body, relax.analysis.get_var2val(func))
         exprs = {k: matched[p] for k, p in pattern.annotations.items() if p in matched}
-        m = Match(pattern.name, exprs, dict(zip(func.params, args)), self.isa, self.new_tensor)
+        m = Match(pattern.name, exprs, dict(zip(func.params, args)), self.isa, self.new_tensor, self.sparse)
         for layer in pattern.lower(m):
             layer.name = f"{layer.op}_{len(self.layers)}"
             layer.output.name = layer.output.name or layer.name
@@ -77,13 +77,14 @@ class _Selection:
         return m.output()
 
 
-def select_layers(mod, isa: str) -> tuple[Tensor, Tensor, list[Layer]]:
-    """The input tensor (quantized on the host), the output tensor (dequantized on the host) and the layers."""
+def select_layers(mod, isa: str, sparse: bool = True) -> tuple[Tensor, Tensor, list[Layer]]:
+    """The input tensor (quantized on the host), the output tensor (dequantized on the host) and the layers;
+    with `sparse`, weight layers whose weights follow an N:M pattern may use the sparse kernels."""
     main = mod["main"]
     if len(main.params) != 1:
         raise EdgeSdkError(f"the model's main function takes {len(main.params)} inputs; the compiler takes one")
     param, result = main.params[0], main.body.body
-    sel = _Selection(isa)
+    sel = _Selection(isa, sparse)
     source = output = None
     leftovers = []
     for b in _bindings(main):

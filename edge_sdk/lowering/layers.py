@@ -3,7 +3,8 @@ or more kernel calls (`Layer`s) with their constant data: weights in the kernels
 input zero point folded in, fixed-point requantization parameters (quant.py).
 
 Kernels (firmware/include/nn_i8.h, nn_glue_i8.h): conv2d, depthwise and FC on the dense kernels (`_xedge`, the
-SIMD variants; `_ref`, plain C, with --isa base), the glue kernels in plain C."""
+SIMD variants; `_ref`, plain C, with --isa base); conv2d and FC whose weights follow an N:M pattern on the sparse
+kernels (`_nm_i8_sw`, `_nm_i8_xdec`) when the measured speedups say so (sparsity.py); the glue kernels in plain C."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge_sdk.errors import EdgeSdkError
-from edge_sdk.lowering import quant
+from edge_sdk.lowering import quant, sparsity
 from edge_sdk.lowering.program import Data, In, Layer, Out, Scratch, Struct, Tensor
 from edge_sdk.lowering.quant import QParams
+from riscv_ext import nm_format
 
 
 def _const(expr) -> np.ndarray:
@@ -50,6 +52,7 @@ class Match:
     tensors: dict                        # the composite function's parameters -> Tensor
     isa: str
     new_tensor: Callable[[tuple[int, ...], QParams], Tensor]
+    sparse: bool = True                  # N:M sparse kernels allowed
     _output: Tensor | None = None
 
     def input(self, key: str) -> tuple[Tensor, QParams]:
@@ -122,23 +125,62 @@ def _padded_input(m: Match, x: Tensor, q: QParams, pads: tuple[int, int, int, in
     return [layer], padded, 0
 
 
+def _quant_data(m: Match, rows: np.ndarray, w_scales: np.ndarray, xq: QParams, out: Tensor) -> tuple[dict, Struct]:
+    """A weight layer's quant_t and its arrays: the bias with -in_zp * sum(w) folded in, the per-channel
+    multipliers."""
+    acc_scales = xq.scale * w_scales
+    mult, shift = quant.multipliers(acc_scales / out.q.scale)
+    bias = _int32(m.bias("bias", acc_scales) - xq.zero_point * rows.astype(np.int64).sum(axis=1),
+                  f"the bias of {m.pattern}")
+    q = Struct("quant_t", (Data("bias"), Data("mult"), Data("shift"), xq.zero_point, out.q.zero_point,
+                           *m.activation_range(out.q)))
+    return {"bias": bias, "mult": mult, "shift": shift}, q
+
+
 def _weight_data(m: Match, rows: np.ndarray, w_scales: np.ndarray, xq: QParams, out: Tensor) -> tuple[dict, Struct, int]:
-    """A weight layer's constant data and quant_t: the weight rows zero filled to a multiple of 4 bytes, the
-    bias with -in_zp * sum(w) folded in, the per-channel multipliers; and the row stride."""
+    """A dense weight layer's constant data and quant_t: the weight rows zero filled to a multiple of 4 bytes
+    and the quantization arrays; and the row stride."""
     cout, k = rows.shape
     stride = _row_stride(k)
     packed = np.zeros((cout, stride), np.int8)
     packed[:, :k] = rows
-    acc_scales = xq.scale * w_scales
-    mult, shift = quant.multipliers(acc_scales / out.q.scale)
-    bias = _int32(m.bias("bias", acc_scales) - xq.zero_point * rows.sum(axis=1), f"the bias of {m.pattern}")
-    q = Struct("quant_t", (Data("bias"), Data("mult"), Data("shift"), xq.zero_point, out.q.zero_point,
-                           *m.activation_range(out.q)))
-    return {"weights": packed, "bias": bias, "mult": mult, "shift": shift}, q, stride
+    qdata, q = _quant_data(m, rows, w_scales, xq, out)
+    return {"weights": packed, **qdata}, q, stride
+
+
+def _sparse_layer(m: Match, kind: str, op: str, x: Tensor, out: Tensor, rows: np.ndarray, w_scales, xq,
+                  shape: Struct | None, about: str, macs: int) -> Layer | None:
+    """The layer on an N:M sparse kernel when its weights follow a pattern and the measured speedups
+    (lowering/sparsity.py) say a sparse kernel beats the dense one on this ISA; else None."""
+    if not m.sparse or m.isa == "base":
+        return None
+    pattern = sparsity.detect(rows)
+    variant = sparsity.choose(kind, pattern, m.isa) if pattern else "dense"
+    if variant == "dense":
+        return None
+    packed = nm_format.pack(rows, pattern)
+    qdata, q = _quant_data(m, rows, w_scales, xq, out)
+    nm = Struct("nm_weights_t", (Data("values"), Data("offsets"), packed.rows, packed.k, pattern.n, pattern.m,
+                                 packed.value_stride, packed.offset_stride))
+    data = {"values": packed.values, "offsets": packed.offsets, **qdata}
+    suffix = "xdec" if variant == "ext" else "sw"
+    if kind == "conv":
+        function, args = f"conv2d_nm_i8_{suffix}", (In(0), nm, Out(), shape, q, Scratch())
+        scratch = conv2d_scratch_bytes(*rows.shape[::-1])
+    else:
+        function = f"fc_nm_i8_{suffix}"
+        args, scratch = ((In(0), nm, Out(), q, Scratch()), packed.value_stride) if suffix == "sw" else \
+            ((In(0), nm, Out(), q), 0)
+    return Layer("", op, sparsity.VARIANT_KIND[variant], function, args, [x], out, about=about, data=data,
+                 macs=macs, scratch_bytes=scratch, pattern=pattern.name)
 
 
 def _conv2d_layer(op: str, m: Match, x: Tensor, out: Tensor, shape: Struct, rows, w_scales, xq, about, macs) -> Layer:
-    """A call of the conv2d kernel (the SIMD one needs scratch: im2col rows and accumulators)."""
+    """A call of the conv2d kernel (the SIMD one needs scratch: im2col rows and accumulators), or of its N:M
+    sparse counterpart."""
+    sparse = _sparse_layer(m, "conv", op, x, out, rows, w_scales, xq, shape, about, macs)
+    if sparse:
+        return sparse
     data, q, stride = _weight_data(m, rows, w_scales, xq, out)
     scratch = 0 if m.isa == "base" else conv2d_scratch_bytes(*rows.shape[::-1])
     return Layer("", op, "dense", _dense_kernel("conv2d_i8", m.isa),
@@ -209,6 +251,9 @@ def dense(m: Match) -> list[Layer]:
         shape = Struct("conv_shape_t", (m_rows, 1, k, cout, 1, 1, 1, 0))
         return [_conv2d_layer("dense", m, x, out, shape, rows, w_scales, xq, f"{k} -> {cout} x {m_rows} rows",
                               m_rows * k * cout)]
+    sparse = _sparse_layer(m, "fc", "dense", x, out, rows, w_scales, xq, None, f"{k} -> {cout}", k * cout)
+    if sparse:
+        return [sparse]
     data, q, stride = _weight_data(m, rows, w_scales, xq, out)
     return [Layer("", "dense", "dense", _dense_kernel("fc_i8", m.isa), (In(0), Data("weights"), stride, Out(), k, cout, q),
                   [x], out, about=f"{k} -> {cout}", data=data, macs=k * cout)]

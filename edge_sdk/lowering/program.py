@@ -84,15 +84,16 @@ class Struct:
 class Layer:
     name: str                     # unique: "<op>_<index>"
     op: str                       # what it computes: conv2d, depthwise_conv2d, dense, add, max_pool2d, ...
-    kind: str                     # "dense" (a weight layer on the dense kernels) or "glue"
+    kind: str                     # "dense" / "sparse-sw" / "sparse-ext" (a weight layer's kernel) or "glue"
     function: str                 # the C kernel it calls
     args: tuple                   # In, Out, Scratch, Data, Struct or int, in the kernel's order
     inputs: list[Tensor]
     output: Tensor
     about: str = ""               # one line for people: shapes and parameters
     data: dict[str, np.ndarray] = field(default_factory=dict)   # constant arrays (int8 / int32)
-    macs: int = 0
+    macs: int = 0                 # dense-equivalent MACs
     scratch_bytes: int = 0
+    pattern: str | None = None    # "N:M" of a sparse layer
 
     @property
     def weight_bytes(self) -> int:
