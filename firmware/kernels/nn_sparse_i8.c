@@ -123,6 +123,21 @@ INLINE void dot_rows(const int P, const int8_t *values, const int8_t *d, int d_s
   for (int p = 0; p < P; ++p) acc[p] = a[p];
 }
 
+/* What the two conv assembly loops (software and xdec, one weight row x four pixels) share: their operands,
+   the four pixel bases advanced past one offsets word's groups, and the loads and stores around the loop. */
+#define R1P4_PROLOGUE                                                                                      \
+  const uint32_t *v0 = *v, *o0 = *o;                                                                       \
+  const int8_t *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];                                             \
+  int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+#define R1P4_EPILOGUE                                                                                      \
+  *v = v0, *o = o0, b[0] = b0, b[1] = b1, b[2] = b2, b[3] = b3;                                            \
+  a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;
+#define R1P4_ADVANCE(ADV)                                                                                  \
+  "addi %[b0], %[b0], " ADV "\n addi %[b1], %[b1], " ADV "\n addi %[b2], %[b2], " ADV "\n addi %[b3], %[b3], " ADV "\n"
+#define R1P4_OPERANDS                                                                                      \
+  [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2),      \
+      [b3] "+r"(b3), [v0] "+r"(v0), [o0] "+r"(o0), [n] "+r"(words)
+
 /* The software conv loop in assembly, one per pattern: one weight row x four pixels (im2col rows b0..b3), whole
    offsets words. Per stored entry: extract its field, add its group's position (3 instructions), then per
    pixel a register + register byte load and a byte store into a 16-byte staging area (the decimated SIMD
@@ -146,20 +161,13 @@ INLINE void dot_rows(const int P, const int8_t *values, const int8_t *d, int d_s
 #define DEFINE_SW_ASM(N, M, B, ADV, WORD)                                                                  \
   static void sw_conv_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b, int32_t *a, \
                                       uint32_t words, uint32_t *scr) {                                     \
-    const uint32_t *v0 = *v, *o0 = *o;                                                                     \
-    const int8_t *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];                                           \
-    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];                                                    \
-    __asm__ volatile("1:\n" EDGE_ASM_LW_PI("t3", "%[o0]", "4") WORD(M, B, N)                               \
-                     "addi %[b0], %[b0], " ADV "\n addi %[b1], %[b1], " ADV "\n"                          \
-                     "addi %[b2], %[b2], " ADV "\n addi %[b3], %[b3], " ADV "\n"                          \
+    R1P4_PROLOGUE                                                                                          \
+    __asm__ volatile("1:\n" EDGE_ASM_LW_PI("t3", "%[o0]", "4") WORD(M, B, N) R1P4_ADVANCE(ADV)             \
                      EDGE_ASM_BDNZ("%[n]", "1b")                                                            \
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0),          \
-                       [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [v0] "+r"(v0), [o0] "+r"(o0),          \
-                       [n] "+r"(words)                                                                      \
+                     : R1P4_OPERANDS                                                                        \
                      : [scr] "r"(scr)                                                                       \
                      : "t0", "t1", "t2", "t3", "t4", "t5", "t6", "memory");                                \
-    *v = v0, *o = o0, b[0] = b0, b[1] = b1, b[2] = b2, b[3] = b3;                                          \
-    a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;                                                            \
+    R1P4_EPILOGUE                                                                                          \
   }
 
 DEFINE_SW_ASM(1, 4, "2", "64", SW_WORD_4)
@@ -294,20 +302,13 @@ INLINE void xdec_word(const int R, const int P, const int n, const int m, const 
 #define DEFINE_XDEC_ASM(N, M, NS, ADV, WORD_SIMD)                                                          \
   static void xdec_conv_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b,         \
                                         int32_t *a, uint32_t words) {                                      \
-    const uint32_t *v0 = *v, *o0 = *o;                                                                     \
-    const int8_t *b0 = b[0], *b1 = b[1], *b2 = b[2], *b3 = b[3];                                           \
-    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];                                                    \
-    __asm__ volatile("1:\n" EDGE_ASM_LW_PI("t4", "%[o0]", "4") WORD_SIMD(SIMD_R1P4, M, NS)                 \
-                     "addi %[b0], %[b0], " ADV "\n addi %[b1], %[b1], " ADV "\n"                          \
-                     "addi %[b2], %[b2], " ADV "\n addi %[b3], %[b3], " ADV "\n"                          \
+    R1P4_PROLOGUE                                                                                          \
+    __asm__ volatile("1:\n" EDGE_ASM_LW_PI("t4", "%[o0]", "4") WORD_SIMD(SIMD_R1P4, M, NS) R1P4_ADVANCE(ADV) \
                      EDGE_ASM_BDNZ("%[n]", "1b")                                                            \
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0),          \
-                       [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [v0] "+r"(v0), [o0] "+r"(o0),          \
-                       [n] "+r"(words)                                                                      \
+                     : R1P4_OPERANDS                                                                        \
                      :                                                                                      \
                      : "t0", "t1", "t2", "t3", "t4", "t5", "memory");                                      \
-    *v = v0, *o = o0, b[0] = b0, b[1] = b1, b[2] = b2, b[3] = b3;                                          \
-    a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;                                                            \
+    R1P4_EPILOGUE                                                                                          \
   }                                                                                                        \
   static void xdec_fc_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b,           \
                                       int32_t *a, uint32_t words) {                                        \
