@@ -125,6 +125,15 @@ def table() -> str:
         lines.append(f"| on-device Bio-FO on the RTL (short: {r['n_train']} samples, 1 epoch) | "
                      f"{' / '.join(f'{c:,.0f}' for c in r['cycles_per_sample'])} cycles per training sample (layers "
                      f"1 / 2); weights bit-exact: {r['bit_exact']} | | `{od['command']}` |")
+        for name, run in (("digits, all samples, default map", s), ("mcu map, 400 samples", od.get("mcu"))):
+            if run and "memory" in run:
+                m, sec = run["memory"], run["memory"]["sections"]
+                lines.append(f"| on-device Bio-FO memory ({name}): data memory used (ELF sections + measured stack) | "
+                             f"{m['data_memory_used']:,} of {m['data_memory_bytes']:,} B: .rodata {sec['rodata']:,} "
+                             f"(dataset, heads), .data {sec['data']:,}, .bss {sec['bss']:,}, stack {m['stack_used']:,} "
+                             f"(high-water, of {sec['stack_reserved']:,} reserved); code {sec['text']:,} B; test "
+                             f"accuracy {' / '.join(f'{100 * a:.1f}%' for a in run['per_layer_test_accuracy'])} | fits "
+                             f"the map | `{od['command']}` |")
     na = load("npu_attention")
     if na:
         for run in [r for r in na["runs"] if r["hw"] == "edge"]:

@@ -238,7 +238,7 @@ def _cmd_learn(args: argparse.Namespace) -> int:
         if args.algo != "bio-fo":
             raise EdgeSdkError("only --algo bio-fo trains on the device")
         result = commands.learn_on_device(args.dataset, args.sim, args.layers, args.epochs, lr, args.seed,
-                                          args.max_train, args.max_test, args.data)
+                                          args.max_train, args.max_test, args.data, args.memory)
     else:
         if lr is not None and len(lr) != 1:
             raise EdgeSdkError("host training takes one --lr")
@@ -402,6 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("--seed", type=int, default=0)
     le.add_argument("--on-device", action="store_true", help="train as firmware on the simulated MCU")
     le.add_argument("--sim", default="spike", choices=["spike", "rtl"])
+    le.add_argument("--memory", default="default", choices=sorted(MEMORY_MAPS),
+                    help="on-device: the memory map the firmware is linked for (mcu: 64 KiB code, 256 KiB data)")
     le.add_argument("--max-train", type=int, default=None, help="use only the first N training samples")
     le.add_argument("--max-test", type=int, default=None, help="use only the first N test samples")
     le.add_argument("--json", default=None, help="write the results to this JSON file")

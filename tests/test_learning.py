@@ -104,12 +104,26 @@ def test_cli_learn_on_device(tmp_path):
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
     for key in ("algo", "dataset", "layers", "epochs", "seed", "test_accuracy", "per_layer_test_accuracy",
-                "peak_train_memory_bytes", "train_macs_per_sample", "wall_seconds"):
+                "memory", "train_macs_per_sample", "wall_seconds"):
         assert key in result
     assert result["bit_exact"] and result["test_accuracy"] > 0.6
+    mem = result["memory"]
+    assert 0 < mem["stack_used"] < mem["sections"]["stack_reserved"]
+    assert mem["data_memory_used"] == (mem["sections"]["rodata"] + mem["sections"]["data"] + mem["sections"]["bss"]
+                                       + mem["stack_used"])
     proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", "learn", "--algo", "bp", "--on-device"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "only --algo bio-fo" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_on_device_training_fits_the_mcu_memory_map():
+    """Bio-FO streams its frozen layers, so a 2 x 32 network on 400 digits trains inside the mcu map's 256 KiB
+    (the dataset in .rodata is most of it), bit-exact with the Python model."""
+    from edge_sdk.learning.commands import learn_on_device
+    r = learn_on_device("digits", "spike", "2x32", 1, None, 0, max_train=400, max_test=100, memory="mcu")
+    mem = r["memory"]
+    assert r["bit_exact"] and mem["map"] == "mcu" and mem["data_memory_used"] < mem["data_memory_bytes"] == 256 * 1024
+    assert mem["sections"]["bss"] < 4096   # no activation cache of the dataset's size
 
 
 # ------------------------------------------------------------------ host learners

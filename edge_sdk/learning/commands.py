@@ -32,8 +32,9 @@ def _first(x, y, n: int | None, flag: str):
 
 def learn_on_device(dataset: str, backend: str, layers: str, epochs: int | None = None,
                     lr: list[float] | None = None, seed: int = 0, max_train: int | None = None,
-                    max_test: int | None = None, data: str | None = None) -> dict:
-    """Train Bio-FO as firmware on `backend`; `epochs` and `lr` default to `make_task`'s."""
+                    max_test: int | None = None, data: str | None = None, memory: str = "default") -> dict:
+    """Train Bio-FO as firmware on `backend` with the memory map `memory`; `epochs` and `lr` default to
+    `make_task`'s."""
     widths = parse_layers(layers)
     x_train, y_train, x_test, y_test = datasets.load(dataset, seed, data)
     x_train, y_train = _first(x_train, y_train, max_train, "--max-train")
@@ -42,11 +43,9 @@ def learn_on_device(dataset: str, backend: str, layers: str, epochs: int | None 
     task = make_task(x_train, y_train, x_test, y_test, widths, seed=seed,
                      **{k: v for k, v in given.items() if v is not None})
     start = time.perf_counter()
-    r = run_on_device(task, backend)
+    r = run_on_device(task, backend, memory=memory)
     fan_in = [x_train.shape[1], *widths[:-1]]
     macs = max(2 * i * o + 2 * task.classes * o for i, o in zip(fan_in, widths))
-    params = sum(i * o + o for i, o in zip(fan_in, widths))
-    cache = 4 * (len(y_train) + len(y_test)) * max(widths)
     return {"algo": "bio-fo", "on_device": True, "sim": backend, "dataset": dataset, "layers": widths,
             "epochs": task.epochs, "seed": seed, "learning_rates": [v / 65536 for v in task.lr],
             "n_train": int(len(y_train)), "n_test": int(len(y_test)),
@@ -54,7 +53,7 @@ def learn_on_device(dataset: str, backend: str, layers: str, epochs: int | None 
             "float_per_layer_test_accuracy": r["float_test_accuracy"], "bit_exact": r["bit_exact"],
             "cycles_per_sample": r["cycles_per_sample"],
             "cycles_are": "instructions (Spike is functional)" if backend == "spike" else "RTL cycles",
-            "peak_train_memory_bytes": 4 * params + cache, "train_macs_per_sample": int(macs),
+            "memory": r["memory"], "train_macs_per_sample": int(macs),
             "wall_seconds": time.perf_counter() - start}
 
 
@@ -144,4 +143,6 @@ def accuracy_line(result: dict) -> str:
     cps = ", ".join(f"{c:,.0f}" for c in result["cycles_per_sample"])
     return (f"on-device Bio-FO on {result['sim']}: test accuracy per layer {per} (float twin {flt}); weights "
             f"{'bit-exact' if result['bit_exact'] else 'DIFFERENT'} vs the Python fixed-point model; "
-            f"{cps} {'instructions' if result['sim'] == 'spike' else 'cycles'} per training sample per layer")
+            f"{cps} {'instructions' if result['sim'] == 'spike' else 'cycles'} per training sample per layer; "
+            f"data memory {result['memory']['data_memory_used']:,} of {result['memory']['data_memory_bytes']:,} B "
+            f"('{result['memory']['map']}': ELF sections + a measured stack of {result['memory']['stack_used']:,} B)")

@@ -7,11 +7,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
 
 from edge_sdk import sim
 from edge_sdk.errors import EdgeSdkError, positive_int, positive_number
 from edge_sdk.learning import fixed_point as fx
 from edge_sdk.learning import inputs
+from edge_sdk.platform import memory_map
 from edge_sdk.toolchain import FIRMWARE, compile_elf
 
 SOURCES = (FIRMWARE / "apps" / "bio_fo_train.c", FIRMWARE / "kernels" / "bio_fo_q16.c")
@@ -95,7 +98,7 @@ def parse_output(console: str, task: fx.Task) -> dict:
     if len(layers) != len(task.W):
         raise EdgeSdkError("the firmware did not report every layer:\n" + console[-1000:])
     W, b = [], []
-    blocks = re.split(r"weights \d+ \d+\n", console)[1:]
+    blocks = re.split(r"weights \d+ \d+\n", console.split("stack_used")[0])[1:]
     fan_in = task.x_train.shape[1]
     for l, block in enumerate(blocks):
         words = np.array([int(w, 16) for w in block.split()], dtype=np.int64)
@@ -108,19 +111,47 @@ def parse_output(console: str, task: fx.Task) -> dict:
             "cycles_per_sample": [cyc / samples for *_, cyc, samples in layers], "W": W, "b": b}
 
 
-def run_on_device(task: fx.Task, backend: str = "spike", max_cycles: int | None = None) -> dict:
-    """Build the firmware for `task`, train on `backend`, and compare every weight with the Python model."""
+def section_bytes(elf: Path) -> dict[str, int]:
+    """Sizes of the ELF's allocated sections, grouped: code (.text), constants (.rodata: the dataset, the fixed
+    heads), data (.data: the trained weights' initial values), bss, the stack reserved (.stack)."""
+    groups = {"text": ("text",), "rodata": ("rodata", "srodata"), "data": ("data", "sdata", "tdata"),
+              "bss": ("bss", "sbss", "tbss"), "stack_reserved": ("stack",)}
+    owner = {prefix: key for key, prefixes in groups.items() for prefix in prefixes}
+    out = dict.fromkeys(groups, 0)
+    with elf.open("rb") as f:
+        for sec in ELFFile(f).iter_sections():
+            key = owner.get(sec.name.lstrip(".").split(".")[0])
+            if key and sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
+                out[key] += sec["sh_size"]
+    return out
+
+
+def run_on_device(task: fx.Task, backend: str = "spike", max_cycles: int | None = None,
+                  memory: str = "default") -> dict:
+    """Build the firmware for `task` and the memory map `memory`, train on `backend`, and compare every weight
+    with the Python model. The memory figures are the linked ELF's sections and the measured stack high-water
+    mark (the firmware paints its stack)."""
     with tempfile.TemporaryDirectory(prefix="edge-sdk-biofo-") as tmp:
         write_header(task, Path(tmp) / "bio_fo_task.h")
-        elf = compile_elf(SOURCES, Path(tmp) / "bio_fo.elf", include_dirs=(tmp,))
-        result = sim.run(elf, backend, max_cycles=max_cycles)
+        elf = compile_elf(SOURCES, Path(tmp) / "bio_fo.elf", include_dirs=(tmp,), memory=memory)
+        sections = section_bytes(elf)
+        result = sim.run(elf, backend, max_cycles=max_cycles, memory=memory)
     if result.exit_code != 0 or result.trap is not None:
         raise EdgeSdkError(f"on-device training failed on {backend}: exit {result.exit_code}, trap {result.trap}")
     device = parse_output(result.console, task)
+    stack = re.search(r"stack_used (\d+)", result.console)
+    if stack is None:
+        raise EdgeSdkError("the firmware did not report its stack high-water mark:\n" + result.console[-500:])
+    dmem = memory_map(memory).dmem_bytes
+    used = sections["rodata"] + sections["data"] + sections["bss"] + int(stack.group(1))
     model = fx.train(task)
     exact = all(np.array_equal(a, b) for a, b in zip(device["W"] + device["b"], model["W"] + model["b"]))
     return {"backend": backend, "test_accuracy": device["test_accuracy"],
             "model_test_accuracy": [float(a) for a in model["test_accuracy"]], "bit_exact": exact,
             "float_test_accuracy": fx.train_float(task)["test_accuracy"],
             "cycles_per_sample": device["cycles_per_sample"], "instret": result.instret, "cycles": result.cycles,
-            "sim_seconds": result.sim_seconds}
+            "sim_seconds": result.sim_seconds,
+            "memory": {"map": memory, "sections": sections, "stack_used": int(stack.group(1)),
+                       "data_memory_used": used, "data_memory_bytes": dmem,
+                       "includes": "data memory used = .rodata (dataset, fixed heads) + .data (weights) + .bss "
+                                   "(buffers) + the measured stack high-water mark; code is in IMEM"}}

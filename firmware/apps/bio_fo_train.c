@@ -1,6 +1,9 @@
 /* On-device Bio-FO training: trains the task of the generated header bio_fo_task.h (data, initial weights,
    fixed heads, hyper-parameters; written by edge_sdk/learning/on_device.py) greedily layer by layer, prints
-   each layer's test accuracy and training cycles, then every trained weight for the bit-exact comparison. */
+   each layer's test accuracy and training cycles, then every trained weight for the bit-exact comparison.
+   It streams: a sample's input to layer l is computed through the frozen layers 0..l-1 when it is needed, so
+   no activation cache of the size of the dataset is kept (RAM: the parameters and two vectors of the widest
+   layer). The stack is painted at start and its high-water mark printed at the end (`stack_used`). */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -8,9 +11,10 @@
 #include "bio_fo_task.h"
 #include "perf.h"
 
-static q16_t act_train[2][BF_N_TRAIN * BF_MAX_WIDTH];
-static q16_t act_test[2][BF_N_TEST * BF_MAX_WIDTH];
 static q16_t scratch[2 * BF_MAX_WIDTH];
+static q16_t frozen_out[2][BF_MAX_WIDTH];
+extern uint32_t __stack_bottom[];
+#define STACK_PAINT 0x5ac5ac5au
 static uint16_t order[BF_N_TRAIN];
 static uint32_t rng_state = BF_SEED;
 
@@ -31,8 +35,32 @@ static void shuffle(void) {
   }
 }
 
+/* Sample x through the frozen layers 0..l-1 (the input of layer l). */
+static const q16_t *through_frozen(const q16_t *x, int l) {
+  for (int k = 0, n_in = BF_IN; k < l; n_in = bf_width[k], ++k) {
+    bio_fo_dense_relu(bf_W[k], bf_b[k], x, scratch, frozen_out[k % 2], bf_width[k], n_in);
+    x = frozen_out[k % 2];
+  }
+  return x;
+}
+
+/* Fill the unused stack below the current frame with a pattern; the lowest word it no longer holds at the
+   end is the deepest the stack went. */
+static void paint_stack(void) {
+  uint32_t *sp;
+  __asm__ volatile("mv %0, sp" : "=r"(sp));
+  for (uint32_t *w = __stack_bottom; w < sp - 16; ++w) *w = STACK_PAINT;
+}
+
+static uint32_t stack_high_water(void) {
+  extern uint32_t __stack_top[];
+  uint32_t *w = __stack_bottom;
+  while (w < __stack_top && *w == STACK_PAINT) ++w;
+  return (uint32_t)((char *)__stack_top - (char *)w);
+}
+
 int main(void) {
-  const q16_t *x_train = bf_train_x, *x_test = bf_test_x;
+  paint_stack();
   int n_in = BF_IN;
   for (int i = 0; i < BF_N_TRAIN; ++i) order[i] = (uint16_t)i;
   for (int l = 0; l < BF_LAYERS; ++l) {
@@ -43,22 +71,17 @@ int main(void) {
     for (int e = 0; e < BF_EPOCHS; ++e) {
       shuffle();
       for (int s = 0; s < BF_N_TRAIN; ++s)
-        bio_fo_train_step(W, b, B, x_train + order[s] * n_in, bf_train_y[order[s]], bf_lr[l], n_out, n_in, BF_CLASSES,
-                          scratch);
+        bio_fo_train_step(W, b, B, through_frozen(bf_train_x + order[s] * BF_IN, l), bf_train_y[order[s]], bf_lr[l],
+                          n_out, n_in, BF_CLASSES, scratch);
     }
     uint64_t cycles = perf_cycles() - c0;
     int correct = 0;
     for (int s = 0; s < BF_N_TEST; ++s)
-      correct += bio_fo_predict(W, b, B, x_test + s * n_in, n_out, n_in, BF_CLASSES, scratch) == bf_test_y[s];
+      correct += bio_fo_predict(W, b, B, through_frozen(bf_test_x + s * BF_IN, l), n_out, n_in, BF_CLASSES, scratch) ==
+                 bf_test_y[s];
     printf("layer %d: test_correct %d/%d, train_cycles %llu, train_samples %d\n", l, correct, BF_N_TEST,
            (unsigned long long)cycles, BF_EPOCHS * BF_N_TRAIN);
-    /* The frozen layer's outputs are the next layer's inputs: compute them once. */
-    q16_t *next_train = act_train[l % 2], *next_test = act_test[l % 2];
-    for (int s = 0; s < BF_N_TRAIN; ++s)
-      bio_fo_dense_relu(W, b, x_train + s * n_in, scratch, next_train + s * n_out, n_out, n_in);
-    for (int s = 0; s < BF_N_TEST; ++s)
-      bio_fo_dense_relu(W, b, x_test + s * n_in, scratch, next_test + s * n_out, n_out, n_in);
-    x_train = next_train, x_test = next_test, n_in = n_out;
+    n_in = n_out;
   }
   for (int l = 0, n_in_l = BF_IN; l < BF_LAYERS; n_in_l = bf_width[l], ++l) {
     int n = bf_width[l] * n_in_l;
@@ -70,5 +93,6 @@ int main(void) {
     for (int o = 0; o < bf_width[l]; ++o) printf("%08lx ", (unsigned long)(uint32_t)bf_b[l][o]);
     printf("\n");
   }
+  printf("stack_used %lu\n", (unsigned long)stack_high_water());
   return 0;
 }
