@@ -163,6 +163,14 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from edge_sdk import compiler
+    text, png = compiler.report_saved(args.out_dir, args.plot)
+    print(text)
+    print(f"plot written to {png}")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from edge_sdk import compiler
     result = compiler.run_saved(args.out_dir, args.input, args.sim, args.output)
@@ -453,6 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="never use the N:M sparse kernels (by default a conv / FC layer whose weights follow an N:M "
                          "pattern uses the sparse kernel measured fastest on this ISA)")
     co.set_defaults(func=_cmd_compile)
+
+    rp = sub.add_parser("report", help="a compiled and run model's per-layer table, and a PNG of cycles per layer",
+                        epilog="example: edge-sdk report out/ --plot layers.png")
+    rp.add_argument("out_dir", metavar="OUT", help="a directory written by `edge-sdk compile` and run with `edge-sdk run`")
+    rp.add_argument("--plot", default=None, help="PNG to write (default: OUT/report.png)")
+    rp.set_defaults(func=_cmd_report)
 
     ru = sub.add_parser("run", help="run a compiled model on Spike or the RTL; outputs as onnxruntime returns them")
     ru.add_argument("out_dir", metavar="OUT", help="a directory written by `edge-sdk compile`")

@@ -24,7 +24,7 @@ from edge_sdk.lowering.codegen import ARENA_SYMBOL
 from edge_sdk.lowering.program import Program, Tensor
 from edge_sdk.lowering.quant import QParams
 from edge_sdk.platform import memory_map
-from edge_sdk.report import write_json
+from edge_sdk.report import layer_cycles_png, write_json
 from edge_sdk.toolchain import default_stack_size
 
 MANIFEST, REPORT, ELF, QDQ = "model.json", "report.json", "model.elf", "model.qdq.onnx"
@@ -233,6 +233,19 @@ def load_input(path: str | Path) -> np.ndarray:
         return np.load(p, allow_pickle=False)
     except (ValueError, OSError) as err:
         raise EdgeSdkError(f"'{path}' is not a .npy file: {err}") from None
+
+
+def report_saved(out_dir: str | Path, plot: str | Path | None = None) -> tuple[str, Path]:
+    """`edge-sdk report`: the table of a compiled model and its per-layer PNG (default OUT/report.png);
+    the model must have been run (`edge-sdk run`) so the report holds per-layer counts."""
+    compiled = load(out_dir)
+    if compiled.report.get("run") is None:
+        raise EdgeSdkError(f"'{out_dir}' has no per-layer counts yet: run it first "
+                           f"(`edge-sdk run {out_dir} --sim rtl --input X.npy`)")
+    target = Path(plot) if plot else compiled.out_dir / "report.png"
+    if not target.absolute().parent.is_dir():
+        raise EdgeSdkError(f"cannot write --plot '{target}': its directory does not exist (create it first)")
+    return table(compiled.report), layer_cycles_png(compiled.report, target)
 
 
 def run_saved(out_dir: str | Path, input_path: str | Path, sim_name: str, output_path: str | Path | None) -> dict:

@@ -220,6 +220,8 @@ def test_cli_compile_and_run(work, mlp_qdq):
     proc = cli("compile", mlp_qdq, "-o", out, "--memory", "mcu")
     assert proc.returncode == 0, proc.stderr
     assert "fc_i8_xedge" in proc.stdout and "--memory mcu" in proc.stdout
+    proc = cli("report", out)
+    assert proc.returncode == 2 and "run it first" in proc.stderr and not (out / "report.png").exists()
     x = np.random.default_rng(11).standard_normal((1, 32)).astype(np.float32)
     np.save(work / "x.npy", x)
     proc = cli("run", out, "--sim", "spike", "--input", work / "x.npy", "--output", work / "y.npy", "--json")
@@ -230,6 +232,10 @@ def test_cli_compile_and_run(work, mlp_qdq):
     assert y.dtype == np.float32 and y.shape == ref.shape == (1, 10)
     assert np.array_equal(np.asarray(result["output"], np.float32), y) and result["argmax"] == int(np.argmax(ref))
     assert steps(y, ref, compiler.load(out).output.q.scale) <= 1
+    proc = cli("report", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "instructions" in proc.stdout and "dense_0" in proc.stdout
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ----------------------------------------------------------------------------- bad input
