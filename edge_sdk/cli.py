@@ -293,6 +293,28 @@ def _cmd_npu_attention(args: argparse.Namespace) -> int:
     return 0 if all(r["exact"] for r in report["schedules"]) else 1
 
 
+def _cmd_npu_meadow(args: argparse.Namespace) -> int:
+    from accelerator_models.meadow import commands
+    if args.list_models:
+        for m in commands.model_table():
+            print(f"{m['name']:<10} hidden {m['hidden']:>5}  heads {m['heads']:>3} x {m['head_dim']:<3} FFN {m['ffn']:>5}  "
+                  f"{m['layers']:>2} layers  {m['weights']:<9}  {m['about']}")
+        return 0
+    report = commands.meadow(args.hw, args.model, args.phase, commands.parse_bandwidths(args.bandwidth), args.tokens,
+                             args.context, args.chunk_size, args.packet, args.mode_bits, args.quant,
+                             numerics=not args.no_check, pe_sweep=bool(args.plot),
+                             progress=lambda what: print(f"  {what}", file=sys.stderr, flush=True))
+    wl = report["workload"]
+    print(f"{report['model']} {report['phase']}: {wl['tokens']} token(s)" + (f" after {wl['past']} cached" if wl["past"] else "")
+          + f", one layer on '{report['hw']['name']}' ({report['packing']['source']})")
+    print(commands.table(report))
+    if args.plot:
+        commands.plot(report, args.plot)
+        print(f"plot written to {args.plot}")
+    write_json(report, args.json)
+    return 0 if all(r["exact"] is not False for r in report["rows"]) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edge-sdk", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -447,6 +469,26 @@ def build_parser() -> argparse.ArgumentParser:
     at.add_argument("--json", default=None, help="write the report to this JSON file")
     at.add_argument("--plot", default=None, help="draw a Gantt chart of the MAC and VEC streams to this PNG")
     at.set_defaults(func=_cmd_npu_attention)
+    me = npus.add_parser("meadow", help="MEADOW: GEMM vs TPHS dataflows with weight packing for one transformer layer",
+                         epilog="example: edge-sdk npu meadow --model opt-125m --phase prefill --bandwidth 1,12,51 "
+                                "--json out.json --plot out.png")
+    me.add_argument("--hw", default="meadow.yaml", help="hardware YAML with PE groups, softmax and unpack units")
+    me.add_argument("--model", default="opt-125m", help="opt-125m, opt-1.3b, deit-s, deit-b, minilm-l6 (--list-models)")
+    me.add_argument("--phase", default="prefill", choices=["prefill", "decode"])
+    me.add_argument("--bandwidth", default="1,3,6,12,25,51", help="off-chip bandwidths in Gbps, comma-separated")
+    me.add_argument("--tokens", type=int, default=None, help="prefill: prompt tokens (default: the model's)")
+    me.add_argument("--context", type=int, default=128, help="decode: tokens already in the KV cache")
+    me.add_argument("--chunk-size", type=int, default=None, help="weights per packed chunk (default: the best "
+                    "whose unique matrix fits the unpack unit)")
+    me.add_argument("--packet", type=int, default=16, help="chunk IDs per packet")
+    me.add_argument("--mode-bits", type=int, default=2, help="mode bits per packet (2^N widths)")
+    me.add_argument("--quant", default="channel", choices=["channel", "tensor"], help="int8 per channel or per tensor")
+    me.add_argument("--no-check", action="store_true", help="skip the numerical execution (exact: null)")
+    me.add_argument("--list-models", action="store_true", help="print the models and exit")
+    me.add_argument("--json", default=None, help="write the report to this JSON file")
+    me.add_argument("--plot", default=None, help="plot latency over bandwidth and the GEMM/TPHS crossover over "
+                    "bandwidth and PE count (runs the PE sweep) to this PNG")
+    me.set_defaults(func=_cmd_npu_meadow)
 
     co = sub.add_parser("compile", help="compile an ONNX model to int8 firmware for the MCU (generated C, ELF, "
                         "report.json in OUT/)")

@@ -1,7 +1,8 @@
 """The event-driven engine: runs a tile program on the hardware's resources and returns its timeline.
 
-Resources: the units 'load', 'store' (two DMA queues sharing one DRAM channel), 'mac' and 'vec', each taking
-its operations in program order, one at a time; and the on-chip buffer, whose bytes an operation allocates
+Resources: the units 'load', 'store' (two DMA queues sharing one DRAM channel), 'mac' and 'vec' (or whatever
+units the hardware has: PE groups, a softmax unit, an unpack unit — `Hardware.units`), each taking its
+operations in program order, one at a time; and the on-chip buffer, whose bytes an operation allocates
 when it starts and a 'sync' free releases when every reader of the slot has finished. An operation starts
 at the earliest time its unit (and, for DMA, the DRAM channel) is free, every dependency has finished and its
 allocation fits the buffer; allocations are granted in program order (a prefetch may not take the space an
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from accelerator_models.common.errors import ModelError
 from accelerator_models.common.hardware import Hardware
-from accelerator_models.common.program import UNITS, Op
+from accelerator_models.common.program import Op
 
 
 @dataclass
@@ -38,7 +39,8 @@ class Timeline:
 def simulate(ops: list[Op], hw: Hardware) -> Timeline:
     n = len(ops)
     start, end = [None] * n, [None] * n
-    queues = {u: deque() for u in UNITS}
+    units = hw.units
+    queues = {u: deque() for u in units}
     waiting_syncs = {}                      # sync op -> number of dependencies not yet started
     dependents = [[] for _ in range(n)]
     for op in ops:
@@ -48,7 +50,7 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
                 dependents[d].append(op.id)
         else:
             queues[op.unit].append(op)
-    unit_free = dict.fromkeys(UNITS, 0)
+    unit_free = dict.fromkeys(units, 0)
     dram_free = 0
     capacity = hw.buffer.capacity_bytes
     slot_bytes = {slot: b for op in ops for slot, b in op.alloc}
@@ -57,7 +59,7 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
     occupied = peak = 0
     frees = []                              # heap of (time, sync op id)
     times = [0]                             # heap of candidate event times
-    busy = dict.fromkeys(UNITS, 0)
+    busy = dict.fromkeys(units, 0)
     remaining = n
 
     def started(op_id: int, t0: int, t1: int) -> None:
@@ -91,7 +93,7 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
         progress = True
         while progress:
             progress = False
-            for unit in UNITS:
+            for unit in units:
                 q = queues[unit]
                 if not q or unit_free[unit] > t:
                     continue

@@ -3,7 +3,8 @@
 An operation reads its inputs when it starts and its results land when it ends; a freed slot is gone. So a
 missing dependency (a reader that starts before its producer ends) or a tile overwritten too early shows up
 as a read of a slot that is not there or as a wrong number — the numbers prove the schedule, not only the
-arithmetic."""
+arithmetic. Tiles are float32, except integer results (int8 data paths, int32 accumulators), which are kept
+exactly as float64 (integers up to 2^53; unwritten parts NaN)."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,6 +37,9 @@ def execute(ops: list[Op], timeline: Timeline, dram: dict[str, np.ndarray], shap
                              "freed): the schedule is missing a dependency")
         return store[name]
 
+    def dtype(value):
+        return np.float64 if np.asarray(value).dtype.kind in "iub" else np.float32
+
     for _, kind, oid in events:
         op = ops[oid]
         if kind == 2:
@@ -48,9 +52,9 @@ def execute(ops: list[Op], timeline: Timeline, dram: dict[str, np.ndarray], shap
                 if target in dram:
                     dram[target][index] = value
                 elif index is None:
-                    store[target] = np.asarray(value, dtype=np.float32)
+                    store[target] = np.asarray(value, dtype=dtype(value))
                 else:
                     if target not in store:   # first partial writer: unwritten parts stay NaN
-                        store[target] = np.full(shapes[target], np.nan, dtype=np.float32)
+                        store[target] = np.full(shapes[target], np.nan, dtype=dtype(value))
                     store[target][index] = value
     return dram

@@ -4,11 +4,23 @@ A description names: the clock; the word size of the data path; the matrix unit 
 systolic array of rows x cols MACs, as SCALE-Sim models it); the vector unit (lanes and cycles per
 lane-vector for each elementwise operation); the on-chip buffer (banks x bytes, read/write bandwidth to the
 units) that holds every tile; DRAM (bytes per cycle, latency); and the energy table (pJ per MAC, per vector
-element-operation, per byte read or written on chip and in DRAM)."""
+element-operation, per byte read or written on chip and in DRAM).
+
+Optional sections (MEADOW's tiled PE array; a description with `pe_groups` may omit `mac_unit`):
+- `pe_groups`: named groups of processing elements, each an engine unit of its own: `pes` PEs of `lanes` MACs
+  each, of kind `parallel` (a PE forms an L-wide dot product per cycle: one output element every
+  ceil(k / L) cycles) or `broadcast` (a PE broadcasts one input element to L MACs holding L weights: L outputs
+  of one row advance one step of the inner dimension per cycle), plus `op_overhead_cycles` per operation
+  (operand broadcast over the network-on-chip and the adder tree / accumulator pipeline).
+- `softmax_unit`: a pipelined row softmax (MAX -> EXP by look-up table -> DIV), `lanes` elements per cycle per
+  stage; stage s of row r overlaps stage s-1 of row r+1.
+- `unpack_unit`: the weight-unpacking / index look-up unit of packed weights: `ids_per_cycle` chunk IDs decoded
+  (mode bits read, IDs extracted at the packet's width, unique chunks looked up) per cycle, its look-up table
+  holding at most `lut_bytes` of unique chunks."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -63,16 +75,108 @@ class Energy:
 
 
 @dataclass(frozen=True)
+class PeGroup:
+    name: str
+    kind: str                # 'parallel' (dot-product PEs) or 'broadcast' (one input times L weights)
+    pes: int
+    lanes: int
+    op_overhead_cycles: int
+
+    @property
+    def macs(self) -> int:
+        return self.pes * self.lanes
+
+    def cycles(self, m: int, k: int, n: int, split: str = "any") -> int:
+        """Compute cycles of (m x k) @ (k x n) spread over the group's PEs. `split` names the dimension spread
+        over the PEs: 'm' (rows: token-parallel), 'n' (output columns), 'k' (the inner dimension, partial
+        sums reduced across PEs) or 'any' (output elements, or for broadcast PEs L-wide row segments,
+        distributed over the PEs as evenly as possible: a GEMM's output tiles)."""
+        P, L = self.pes, self.lanes
+        if self.kind == "parallel":          # one output element per ceil(k / L) cycles per PE
+            per = {"m": math.ceil(m / P) * n * math.ceil(k / L),
+                   "n": math.ceil(n / P) * m * math.ceil(k / L),
+                   "k": math.ceil(k / (P * L)) * m * n + math.ceil(math.log2(P)) * math.ceil(m * n / P),
+                   "any": math.ceil(m * n / P) * math.ceil(k / L)}
+        else:                                # L outputs of one row per k step per PE
+            seg = math.ceil(n / L)
+            per = {"m": math.ceil(m / P) * seg * k,
+                   "n": math.ceil(seg / P) * m * k,
+                   "k": math.ceil(k / P) * m * seg + math.ceil(math.log2(P)) * math.ceil(m * seg / P),
+                   "any": math.ceil(m * seg / P) * k}
+        if split not in per:
+            raise ModelError(f"internal: unknown split '{split}'")
+        return per[split] + self.op_overhead_cycles
+
+
+@dataclass(frozen=True)
+class SoftmaxUnit:
+    lanes: int
+    stages: int
+    startup_cycles: int
+
+
+@dataclass(frozen=True)
+class UnpackUnit:
+    ids_per_cycle: int
+    lut_bytes: int
+    startup_cycles: int
+
+
+@dataclass(frozen=True)
 class Hardware:
     name: str
     clock_mhz: float
     word_bytes: int
-    mac: MacUnit
+    mac: MacUnit | None
     vec: VecUnit
     buffer: Buffer
     dram: Dram
     energy: Energy
     source: str = ""
+    pe_groups: tuple = ()
+    softmax: SoftmaxUnit | None = None
+    unpack: UnpackUnit | None = None
+
+    @property
+    def units(self) -> tuple:
+        """The engine's units on this hardware: the two DMA queues, the matrix unit or the PE groups, the vector
+        unit, and the softmax and unpack units when present."""
+        return (("load", "store") + (("mac",) if self.mac else ()) + tuple(g.name for g in self.pe_groups)
+                + ("vec",) + (("softmax",) if self.softmax else ()) + (("unpack",) if self.unpack else ()))
+
+    def group(self, name: str) -> PeGroup:
+        for g in self.pe_groups:
+            if g.name == name:
+                return g
+        raise ModelError(f"hardware '{self.name}' has no PE group '{name}' (groups: "
+                         f"{', '.join(g.name for g in self.pe_groups) or 'none'})")
+
+    def with_dram_bandwidth(self, gbps: float) -> "Hardware":
+        """The same hardware with DRAM at `gbps` gigabits per second (bytes per cycle at its clock)."""
+        if not gbps > 0:
+            raise ModelError(f"DRAM bandwidth must be positive, got {gbps} Gbps")
+        return replace(self, dram=Dram(gbps * 1e9 / 8 / (self.clock_mhz * 1e6), self.dram.latency_cycles))
+
+    def with_buffer_bytes(self, nbytes: int) -> "Hardware":
+        banks = max(1, nbytes // self.buffer.bank_bytes)
+        return replace(self, buffer=replace(self.buffer, banks=banks, bank_bytes=nbytes // banks))
+
+    def with_pe_scale(self, factor: float) -> "Hardware":
+        """Every PE group with `factor` times its PEs (at least one each): the PE-count sweep."""
+        return replace(self, pe_groups=tuple(replace(g, pes=max(1, round(g.pes * factor))) for g in self.pe_groups))
+
+    def softmax_cycles(self, rows: int, cols: int) -> int:
+        """Rows of `cols` scores through the pipelined softmax: each stage takes ceil(cols / lanes) cycles per
+        row; a row enters a stage when the row before has left it."""
+        if self.softmax is None:
+            raise ModelError(f"hardware '{self.name}' has no softmax_unit")
+        per_row = math.ceil(cols / self.softmax.lanes)
+        return self.softmax.startup_cycles + (rows + self.softmax.stages - 1) * per_row
+
+    def unpack_cycles(self, ids: int) -> int:
+        if self.unpack is None:
+            raise ModelError(f"hardware '{self.name}' has no unpack_unit: packed weights need one")
+        return self.unpack.startup_cycles + math.ceil(ids / self.unpack.ids_per_cycle)
 
     # --- the cost of one tile operation -------------------------------------------------------------
     def gemm_cycles(self, m: int, k: int, n: int) -> int:
@@ -106,10 +210,17 @@ class Hardware:
         return max(1, math.ceil(nbytes / self.dram.bytes_per_cycle))
 
     def to_json(self) -> dict:
-        return {"name": self.name, "source": self.source, "clock_mhz": self.clock_mhz, "word_bytes": self.word_bytes,
-                "mac_unit": vars(self.mac), "vec_unit": vars(self.vec),
-                "buffer": {**vars(self.buffer), "capacity_bytes": self.buffer.capacity_bytes},
-                "dram": vars(self.dram), "energy_pj": vars(self.energy)}
+        d = {"name": self.name, "source": self.source, "clock_mhz": self.clock_mhz, "word_bytes": self.word_bytes,
+             "mac_unit": vars(self.mac) if self.mac else None, "vec_unit": vars(self.vec),
+             "buffer": {**vars(self.buffer), "capacity_bytes": self.buffer.capacity_bytes},
+             "dram": vars(self.dram), "energy_pj": vars(self.energy)}
+        if self.pe_groups:
+            d["pe_groups"] = [vars(g) for g in self.pe_groups]
+        if self.softmax:
+            d["softmax_unit"] = vars(self.softmax)
+        if self.unpack:
+            d["unpack_unit"] = vars(self.unpack)
+        return d
 
 
 def _field(d: dict, key: str, where: str, kind=float, positive: bool = True, allow_zero: bool = False):
@@ -158,14 +269,19 @@ def from_dict(d: dict, where: str = "hardware description", source: str = "") ->
     buf_d = d.get("buffer")
     dram_d = d.get("dram")
     en_d = d.get("energy_pj")
+    groups = _pe_groups(d.get("pe_groups"), where)
     for key, value in (("mac_unit", mac_d), ("vec_unit", vec_d), ("buffer", buf_d), ("dram", dram_d),
                        ("energy_pj", en_d)):
+        if key == "mac_unit" and value is None and groups:
+            continue
         if not isinstance(value, dict):
             raise ModelError(f"{where}: missing section '{key}'")
-    mac = MacUnit(_field(mac_d, "rows", f"{where} mac_unit", int), _field(mac_d, "cols", f"{where} mac_unit", int),
-                  _field(mac_d, "dataflow", f"{where} mac_unit", str))
-    if mac.dataflow != "weight_stationary":
-        raise ModelError(f"{where} mac_unit: dataflow '{mac.dataflow}' is not modelled; use weight_stationary")
+    mac = None
+    if mac_d is not None:
+        mac = MacUnit(_field(mac_d, "rows", f"{where} mac_unit", int), _field(mac_d, "cols", f"{where} mac_unit", int),
+                      _field(mac_d, "dataflow", f"{where} mac_unit", str))
+        if mac.dataflow != "weight_stationary":
+            raise ModelError(f"{where} mac_unit: dataflow '{mac.dataflow}' is not modelled; use weight_stationary")
     cyc = vec_d.get("cycles")
     if not isinstance(cyc, dict):
         raise ModelError(f"{where} vec_unit: missing field 'cycles' (cycles per lane-vector for {', '.join(VEC_OPS)})")
@@ -181,5 +297,37 @@ def from_dict(d: dict, where: str = "hardware description", source: str = "") ->
     energy = Energy(*(_field(en_d, k, w, allow_zero=True) for k in (
         "mac", "vec_op", "buffer_read_per_byte", "buffer_write_per_byte", "dram_read_per_byte",
         "dram_write_per_byte")))
+    softmax = unpack = None
+    if d.get("softmax_unit") is not None:
+        sm, w = d["softmax_unit"], f"{where} softmax_unit"
+        softmax = SoftmaxUnit(_field(sm, "lanes", w, int), _field(sm, "stages", w, int),
+                              _field(sm, "startup_cycles", w, int, allow_zero=True))
+    if d.get("unpack_unit") is not None:
+        up, w = d["unpack_unit"], f"{where} unpack_unit"
+        unpack = UnpackUnit(_field(up, "ids_per_cycle", w, int), _field(up, "lut_bytes", w, int),
+                            _field(up, "startup_cycles", w, int, allow_zero=True))
     return Hardware(_field(d, "name", where, str), _field(d, "clock_mhz", where), _field(d, "word_bytes", where, int),
-                    mac, vec, buf, dram, energy, source)
+                    mac, vec, buf, dram, energy, source, groups, softmax, unpack)
+
+
+_RESERVED = ("load", "store", "mac", "vec", "softmax", "unpack", "sync")
+
+
+def _pe_groups(items, where: str) -> tuple:
+    if items is None:
+        return ()
+    if not isinstance(items, list) or not items:
+        raise ModelError(f"{where}: 'pe_groups' must be a non-empty list of groups (name, kind, pes, lanes, "
+                         "op_overhead_cycles)")
+    out = []
+    for i, g in enumerate(items):
+        w = f"{where} pe_groups[{i}]"
+        name = _field(g, "name", w, str)
+        kind = _field(g, "kind", w, str)
+        if kind not in ("parallel", "broadcast"):
+            raise ModelError(f"{w}: kind '{kind}' is not modelled; use parallel or broadcast")
+        if name in _RESERVED or name in [o.name for o in out]:
+            raise ModelError(f"{w}: the name '{name}' is taken (reserved: {', '.join(_RESERVED)}, or used twice)")
+        out.append(PeGroup(name, kind, _field(g, "pes", w, int), _field(g, "lanes", w, int),
+                           _field(g, "op_overhead_cycles", w, int, allow_zero=True)))
+    return tuple(out)

@@ -1,14 +1,17 @@
 """A tile program: the DAG of tile operations a schedule issues, built in program order.
 
 Each operation runs on one unit ('load' and 'store' are the two DMA queues sharing the DRAM channel, 'mac',
-'vec'; 'sync' is a zero-time bookkeeping step such as freeing a buffer). Units take their operations in
+'vec', and whatever else the hardware has: PE groups, 'softmax', 'unpack' — `Hardware.units`; 'sync' is a
+zero-time bookkeeping step such as freeing a buffer). Units take their operations in
 program order. Dependencies come from what each operation reads and writes (a scoreboard over named slots:
 read-after-write, write-after-read, write-after-write), so a schedule only says what it reads and writes.
 
 Every on-chip tile lives in a slot: allocated (its bytes counted against the buffer) when the operation that
 first writes it starts, freed by `free()` once its last reader has finished. The builder tracks the bytes
 live in program order and raises when a schedule needs more than the buffer holds; a schedule may instead
-give `make_room` a policy that overwrites tiles it can reload (see `TileCache`)."""
+give `make_room` a policy that overwrites tiles it can reload (see `TileCache`). A slot's bytes are its
+elements times the hardware's word size, unless the allocation names them: `new=[(slot, shape, nbytes)]`
+(int32 accumulators on an int8 data path, a packed weight stream)."""
 from __future__ import annotations
 
 import math
@@ -48,6 +51,7 @@ class Program:
     hw: Hardware
     ops: list = field(default_factory=list)
     shapes: dict = field(default_factory=dict)        # live slot -> shape
+    nbytes: dict = field(default_factory=dict)        # live slot -> bytes
     slot_shapes: dict = field(default_factory=dict)   # every slot ever allocated -> shape
     live_bytes: int = 0
     make_room: object = None                           # callback(bytes_needed, protect) -> frees tiles
@@ -80,8 +84,9 @@ class Program:
         """Append an operation. `new` = [(slot, shape)] slots this op allocates (first writer); `partial` marks
         a write to part of a slot (several writers may fill disjoint parts, e.g. column tiles of a score
         block, or a DRAM tensor)."""
-        assert unit in UNITS, unit
-        need = sum(self.slot_bytes(shape) for _, shape in new)
+        assert unit in self.hw.units, (unit, self.hw.units)
+        new = [(n[0], tuple(n[1]), int(n[2]) if len(n) > 2 else self.slot_bytes(n[1])) for n in new]
+        need = sum(b for _, _, b in new)
         capacity = self.hw.buffer.capacity_bytes if self.capacity is None else self.capacity
         if self.live_bytes + need > capacity and self.make_room:
             self.make_room(self.live_bytes + need - capacity, protect=set(reads) | set(writes))
@@ -92,9 +97,10 @@ class Program:
         deps = self._deps(reads, writes, partial) | set(extra_deps)
         if self._barrier is not None:
             deps.add(self._barrier)
-        for slot, shape in new:
-            self.shapes[slot] = self.slot_shapes[slot] = tuple(shape)
-            self.live_bytes += self.slot_bytes(shape)
+        for slot, shape, b in new:
+            self.shapes[slot] = self.slot_shapes[slot] = shape
+            self.nbytes[slot] = b
+            self.live_bytes += b
         for s in reads:
             self._readers.setdefault(s, []).append(oid)
         for s in writes:
@@ -104,7 +110,7 @@ class Program:
                 self._writer[s] = [oid]
             self._readers[s] = []
         latency = self.hw.dram.latency_cycles if unit in ("load", "store") else 0
-        self.ops.append(Op(oid, name, unit, int(cycles), sorted(deps), [(s, self.slot_bytes(shape)) for s, shape in new],
+        self.ops.append(Op(oid, name, unit, int(cycles), sorted(deps), [(s, b) for s, _, b in new],
                            [], fn, latency=latency,
                            **counts))
         return oid
@@ -117,7 +123,8 @@ class Program:
                 raise ModelError(f"internal: free of slot '{s}' that is not live")
             deps.update(self._writer.pop(s, ()))
             deps.update(self._readers.pop(s, ()))
-            self.live_bytes -= self.slot_bytes(self.shapes.pop(s))
+            self.shapes.pop(s)
+            self.live_bytes -= self.nbytes.pop(s)
         oid = len(self.ops)
         self.ops.append(Op(oid, "free " + " ".join(slots), "sync", 0, sorted(deps), [], list(slots)))
         return oid
@@ -208,7 +215,7 @@ class TileCache:
 
     def drop(self, key) -> int:
         slot = self.resident.pop(key)[0]
-        nbytes = self.p.slot_bytes(self.p.shapes[slot])
+        nbytes = self.p.nbytes[slot]
         self.held -= nbytes
         self.p.free(slot)
         return nbytes
