@@ -165,22 +165,7 @@ def plot(runs: list, parts: dict, path) -> None:
     ax = axes[2]
     sw = parts.get("pe-sweep")
     if sw:
-        sweep = sw["sweep"]
-        bws = sorted({s["bandwidth_gbps"] for s in sweep})
-        pes = sorted({s["pes"] for s in sweep})
-        grid = np.array([[next(s["gemm_over_tphs"] for s in sweep if s["pes"] == p and s["bandwidth_gbps"] == b)
-                          for b in bws] for p in pes])
-        lim = max(abs(np.log2(grid)).max(), 0.05)
-        im = ax.imshow(np.log2(grid), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto", origin="lower")
-        for i in range(len(pes)):
-            for j in range(len(bws)):
-                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8)
-        ax.set_xticks(range(len(bws)), [f"{b:g}" for b in bws])
-        ax.set_yticks(range(len(pes)), [str(p) for p in pes])
-        ax.set_xlabel("off-chip bandwidth (Gbps)")
-        ax.set_ylabel("PEs")
-        ax.set_title("OPT-125M prefill: GEMM / TPHS latency (blue: TPHS faster)", fontsize=10)
-        fig.colorbar(im, ax=ax, label="log2 ratio")
+        commands.crossover_heatmap(fig, ax, sw["sweep"], "OPT-125M prefill: GEMM / TPHS latency (blue: TPHS faster)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

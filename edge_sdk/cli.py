@@ -9,7 +9,7 @@ from accelerator_models.common.errors import ModelError
 from edge_sdk import __version__
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import ISAS, MEMORY_MAPS
-from edge_sdk.report import write_json
+from edge_sdk.report import check_output_path, write_json
 
 # What `edge-sdk --help` tells a user (the module docstring above is for the SDK's developers).
 DESCRIPTION = """\
@@ -141,7 +141,8 @@ def _cmd_bench_kernels(args: argparse.Namespace) -> int:
         for layer in kernel_bench.LAYERS.values():
             print(f"{layer.name:28} {layer.op:4} {layer.macs:>11,} MACs, reduction {layer.reduction}")
         return 0
-    split = lambda text: [t for t in text.split(",") if t] if text else None  # noqa: E731
+    check_output_path(args.json, "--json")
+    split = lambda text: text.split(",") if text is not None else None  # noqa: E731
     rows = kernel_bench.sweep(split(args.layers), split(args.patterns), args.sim)
     dense = {r["layer"]: r for r in rows if r["variant"] == "dense"}
     measure = "cycles" if args.sim == "rtl" else "instructions"
@@ -547,8 +548,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        print("error: interrupted (Ctrl-C)", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

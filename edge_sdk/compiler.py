@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
 from edge_sdk import frontend, lowering
@@ -24,8 +23,8 @@ from edge_sdk.lowering.codegen import ARENA_SYMBOL
 from edge_sdk.lowering.program import Program, Tensor
 from edge_sdk.lowering.quant import QParams
 from edge_sdk.platform import memory_map
-from edge_sdk.report import layer_cycles_png, write_json
-from edge_sdk.toolchain import default_stack_size
+from edge_sdk.report import check_output_path, layer_cycles_png, write_json
+from edge_sdk.toolchain import allocated_sections, default_stack_size
 
 MANIFEST, REPORT, ELF, QDQ = "model.json", "report.json", "model.elf", "model.qdq.onnx"
 
@@ -41,15 +40,9 @@ def _tensor(d: dict) -> Tensor:
 def _elf_sizes(elf: Path, memory: str) -> tuple[int, int]:
     """Bytes the ELF occupies in instruction memory (code) and data memory (everything else, the stack too)."""
     mem = memory_map(memory)
-    code = data = 0
-    with elf.open("rb") as f:
-        for s in ELFFile(f).iter_sections():
-            if s["sh_flags"] & SH_FLAGS.SHF_ALLOC and s["sh_size"]:
-                if mem.imem_base <= s["sh_addr"] < mem.imem_base + mem.imem_bytes:
-                    code += s["sh_size"]
-                else:
-                    data += s["sh_size"]
-    return code, data
+    sections = allocated_sections(elf)
+    code = sum(size for _, addr, size in sections if mem.imem_base <= addr < mem.imem_base + mem.imem_bytes)
+    return code, sum(size for *_, size in sections) - code
 
 
 def _report(program: Program, title: str, elf: Path, quantized_here: bool) -> dict:
@@ -243,16 +236,14 @@ def report_saved(out_dir: str | Path, plot: str | Path | None = None) -> tuple[s
         raise EdgeSdkError(f"'{out_dir}' has no per-layer counts yet: run it first "
                            f"(`edge-sdk run {out_dir} --sim rtl --input X.npy`)")
     target = Path(plot) if plot else compiled.out_dir / "report.png"
-    if not target.absolute().parent.is_dir():
-        raise EdgeSdkError(f"cannot write --plot '{target}': its directory does not exist (create it first)")
+    check_output_path(target, "--plot")
     return table(compiled.report), layer_cycles_png(compiled.report, target)
 
 
 def run_saved(out_dir: str | Path, input_path: str | Path, sim_name: str, output_path: str | Path | None) -> dict:
     """`edge-sdk run`: the compiled model in out_dir on the input in input_path; the output saved as .npy."""
     compiled = load(out_dir)
-    if output_path is not None and not Path(output_path).absolute().parent.is_dir():
-        raise EdgeSdkError(f"cannot write --output '{output_path}': its directory does not exist (create it first)")
+    check_output_path(output_path, "--output")
     y = compiled.run(load_input(input_path), sim_name)
     if output_path is not None:
         tmp = Path(output_path).with_name(f".{Path(output_path).name}.{os.getpid()}.tmp.npy")

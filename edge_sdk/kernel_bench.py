@@ -275,11 +275,11 @@ def run_layer(d: LayerData, variant: str, simulator: str = "rtl", workdir: str |
 def sweep(layers: list[str] | None = None, patterns: list[str] | None = None, simulator: str = "rtl",
           progress: bool = True) -> list[dict]:
     """Dense, sparse-sw and sparse-ext rows for every (layer, pattern) whose M divides the layer's reduction."""
-    names = layers or list(LAYERS)
+    names = list(LAYERS) if layers is None else layers
     unknown = [n for n in names if n not in LAYERS]
-    if unknown:
-        raise EdgeSdkError(f"unknown layer '{unknown[0]}'; `edge-sdk bench kernels --list` names them")
-    pats = patterns or list(nm_format.SUPPORTED)
+    if unknown or not names:
+        raise EdgeSdkError(f"unknown layer '{unknown[0] if unknown else ''}'; `edge-sdk bench kernels --list` names them")
+    pats = list(nm_format.SUPPORTED) if patterns is None else patterns
     for p in pats:
         try:
             nm_format.parse_pattern(p)

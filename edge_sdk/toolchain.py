@@ -120,3 +120,12 @@ def _install(built: Path, output: Path) -> None:
         except OSError:
             pass
         raise EdgeSdkError(f"cannot write the ELF to '{output}': {err.strerror or err}") from None
+
+
+def allocated_sections(elf: str | Path) -> list[tuple[str, int, int]]:
+    """(name, address, size) of every section of a linked ELF that occupies memory (code, data, bss, stack)."""
+    from elftools.elf.constants import SH_FLAGS
+    from elftools.elf.elffile import ELFFile
+    with Path(elf).open("rb") as f:
+        return [(s.name, s["sh_addr"], s["sh_size"]) for s in ELFFile(f).iter_sections()
+                if s["sh_flags"] & SH_FLAGS.SHF_ALLOC and s["sh_size"]]

@@ -377,3 +377,20 @@ def test_readme_using_it_is_true():
     help_text = cli("sim", "--help").stdout
     for flag in ("--max-instructions", "--max-cycles", "--timeout", "--trace", "--json"):
         assert flag in help_text
+
+
+def test_ctrl_c_is_one_error_line_and_exit_2(tmp_path):
+    """SIGINT while a simulation runs: one error line, exit 2, no traceback."""
+    import signal
+    import time
+    src = tmp_path / "spin.c"
+    src.write_text("int main(void) { for (;;) { __asm__ volatile(\"\"); } }\n")
+    elf = tmp_path / "spin.elf"
+    assert subprocess.run([sys.executable, "-m", "edge_sdk.cli", "cc", str(src), "-o", str(elf)]).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "edge_sdk.cli", "sim", str(elf), "--sim", "spike"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and err.strip().splitlines()[-1] == "error: interrupted (Ctrl-C)", err
+    assert "Traceback" not in err

@@ -232,6 +232,8 @@ def test_cli_compile_and_run(work, mlp_qdq):
     assert y.dtype == np.float32 and y.shape == ref.shape == (1, 10)
     assert np.array_equal(np.asarray(result["output"], np.float32), y) and result["argmax"] == int(np.argmax(ref))
     assert steps(y, ref, compiler.load(out).output.q.scale) <= 1
+    proc = cli("report", out, "--plot", work / "missing-dir" / "r.png")
+    assert proc.returncode == 2 and "its directory does not exist" in proc.stderr
     proc = cli("report", out)
     assert proc.returncode == 0, proc.stderr
     assert "instructions" in proc.stdout and "dense_0" in proc.stdout

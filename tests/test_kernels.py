@@ -54,6 +54,23 @@ def test_bad_input_is_a_clear_error(bad, match):
         bad()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--layers", "nope"], "unknown layer 'nope'"),
+    (["--layers", ""], "unknown layer ''"),
+    (["--layers", "dscnn-fc", "--patterns", "3:8"], "unknown N:M pattern '3:8'"),
+    (["--layers", "dscnn-fc", "--json", "/nonexistent-dir/out.json"], "its directory does not exist"),
+    (["--layers", "dscnn-fc", "--json", "."], "it is a directory"),
+])
+def test_bench_kernels_bad_input(args, message):
+    """Each bad argument is one error line and exit 2, before any simulation runs."""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", "bench", "kernels", "--sim", "spike", *args],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
 def test_sparse_variant_without_pattern_is_refused():
     with pytest.raises(EdgeSdkError, match="needs an N:M pattern"):
         run_layer(make_layer(fc("x", 16, 4), None), "sw", "spike")

@@ -124,6 +124,10 @@ def test_on_device_training_fits_the_mcu_memory_map():
     mem = r["memory"]
     assert r["bit_exact"] and mem["map"] == "mcu" and mem["data_memory_used"] < mem["data_memory_bytes"] == 256 * 1024
     assert mem["sections"]["bss"] < 4096   # no activation cache of the dataset's size
+    proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", "learn", "--on-device", "--dataset", "digits",
+                           "--layers", "2x32", "--epochs", "1", "--memory", "mcu"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "does not fit the 262,144 bytes of data memory of the 'mcu' map" in proc.stderr
+    assert "Traceback" not in proc.stderr and "ld:" not in proc.stderr
 
 
 # ------------------------------------------------------------------ host learners

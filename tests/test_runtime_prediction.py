@@ -303,7 +303,7 @@ def test_cli_predict_states_the_confidence_exactly(planted_dir, tmp_path):
 
 
 def test_cli_train_defaults_to_the_shipped_measurements(tmp_path):
-    """No --data and no ../shared: the Pitot measurements shipped in edge_sdk/data/pitot."""
+    """No --data and no EDGE_SDK_DATA: the Pitot measurements carried by the repository in edge_sdk/data/pitot."""
     proc = subprocess.run([sys.executable, "-m", "edge_sdk.cli", "runtime", "train", "-o", tmp_path / "m.pt",
                            "--steps", "10"], capture_output=True, text=True, cwd=tmp_path,
                           env={k: v for k, v in os.environ.items() if k != "EDGE_SDK_DATA"})

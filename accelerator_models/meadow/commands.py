@@ -218,6 +218,25 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def crossover_heatmap(fig, ax, sweep: list[dict], title: str) -> None:
+    """GEMM latency / TPHS latency over bandwidth (x) and PE count (y), log2 colour scale, values written in."""
+    bws = sorted({s["bandwidth_gbps"] for s in sweep})
+    pes = sorted({s["pes"] for s in sweep})
+    grid = np.array([[next(s["gemm_over_tphs"] for s in sweep if s["pes"] == p and s["bandwidth_gbps"] == b)
+                      for b in bws] for p in pes])
+    lim = max(abs(np.log2(grid)).max(), 0.05)
+    im = ax.imshow(np.log2(grid), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto", origin="lower")
+    for i in range(len(pes)):
+        for j in range(len(bws)):
+            ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(bws)), [f"{b:g}" for b in bws])
+    ax.set_yticks(range(len(pes)), [str(p) for p in pes])
+    ax.set_xlabel("off-chip bandwidth (Gbps)")
+    ax.set_ylabel("PEs (parallel + broadcast MAC)")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, label="log2 ratio")
+
+
 def plot(report: dict, path: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -242,22 +261,7 @@ def plot(report: dict, path: str) -> None:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     if sweep:
-        ax = axes[0, 1]
-        bws = sorted({s["bandwidth_gbps"] for s in sweep})
-        pes = sorted({s["pes"] for s in sweep})
-        grid = np.array([[next(s["gemm_over_tphs"] for s in sweep if s["pes"] == p and s["bandwidth_gbps"] == b)
-                          for b in bws] for p in pes])
-        lim = max(abs(np.log2(grid)).max(), 0.05)
-        im = ax.imshow(np.log2(grid), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto", origin="lower")
-        for i in range(len(pes)):
-            for j in range(len(bws)):
-                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8)
-        ax.set_xticks(range(len(bws)), [f"{b:g}" for b in bws])
-        ax.set_yticks(range(len(pes)), [str(p) for p in pes])
-        ax.set_xlabel("off-chip bandwidth (Gbps)")
-        ax.set_ylabel("PEs (parallel + broadcast MAC)")
-        ax.set_title("GEMM latency / TPHS latency (>1: TPHS faster; blue)", fontsize=10)
-        fig.colorbar(im, ax=ax, label="log2 ratio")
+        crossover_heatmap(fig, axes[0, 1], sweep, "GEMM latency / TPHS latency (>1: TPHS faster; blue)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

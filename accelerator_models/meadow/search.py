@@ -76,7 +76,7 @@ def best_layer(hw: Hardware, wl: Workload, layer, dataflow: str, name: str, pack
     sig = sorted((k, v.chunk, v.packet, v.encoding, v.total_bytes) for k, v in (packed or {}).items())
     key = _key(hw.to_json(), hw.dram.bytes_per_cycle, wl.to_json(), wl.model.name, name, tag, weak, list(before), sig,
                dataflow if name in ("qkv", "kv", "scores", "softmax", "pv", "chain") or
-               (before and before[0] in ("pv", "chain")) else "shared")
+               (before and before[0] in ("pv", "chain")) else "any dataflow")
     if key in _CACHE:
         return _CACHE[key]
     sp = space(name, wl, inner_dim(name, wl))

@@ -7,15 +7,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from elftools.elf.constants import SH_FLAGS
-from elftools.elf.elffile import ELFFile
 
 from edge_sdk import sim
 from edge_sdk.errors import EdgeSdkError, positive_int, positive_number
 from edge_sdk.learning import fixed_point as fx
 from edge_sdk.learning import inputs
 from edge_sdk.platform import memory_map
-from edge_sdk.toolchain import FIRMWARE, compile_elf
+from edge_sdk.toolchain import FIRMWARE, allocated_sections, compile_elf
 
 SOURCES = (FIRMWARE / "apps" / "bio_fo_train.c", FIRMWARE / "kernels" / "bio_fo_q16.c")
 
@@ -118,11 +116,10 @@ def section_bytes(elf: Path) -> dict[str, int]:
               "bss": ("bss", "sbss", "tbss"), "stack_reserved": ("stack",)}
     owner = {prefix: key for key, prefixes in groups.items() for prefix in prefixes}
     out = dict.fromkeys(groups, 0)
-    with elf.open("rb") as f:
-        for sec in ELFFile(f).iter_sections():
-            key = owner.get(sec.name.lstrip(".").split(".")[0])
-            if key and sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
-                out[key] += sec["sh_size"]
+    for name, _, size in allocated_sections(elf):
+        key = owner.get(name.lstrip(".").split(".")[0])
+        if key:
+            out[key] += size
     return out
 
 
@@ -133,7 +130,15 @@ def run_on_device(task: fx.Task, backend: str = "spike", max_cycles: int | None 
     mark (the firmware paints its stack)."""
     with tempfile.TemporaryDirectory(prefix="edge-sdk-biofo-") as tmp:
         write_header(task, Path(tmp) / "bio_fo_task.h")
-        elf = compile_elf(SOURCES, Path(tmp) / "bio_fo.elf", include_dirs=(tmp,), memory=memory)
+        try:
+            elf = compile_elf(SOURCES, Path(tmp) / "bio_fo.elf", include_dirs=(tmp,), memory=memory)
+        except EdgeSdkError as err:
+            over = re.search(r"region `DMEM' overflowed by (\d+) bytes", str(err))
+            if over is None:
+                raise
+            raise EdgeSdkError(f"the training task does not fit the {memory_map(memory).dmem_bytes:,} bytes of data "
+                               f"memory of the '{memory}' map, by {int(over.group(1)):,} bytes (the dataset sits in "
+                               "it): train on fewer samples (--max-train, --max-test) or a smaller network") from None
         sections = section_bytes(elf)
         result = sim.run(elf, backend, max_cycles=max_cycles, memory=memory)
     if result.exit_code != 0 or result.trap is not None:

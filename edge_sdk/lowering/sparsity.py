@@ -9,6 +9,7 @@ its instructions; per-shape effects (small layers gain less) are not modelled.""
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ def detect(rows: np.ndarray) -> nm_format.Pattern | None:
     return None
 
 
+@cache
 def measured_speedups() -> dict:
     return json.loads(SPEEDUPS.read_text())["speedups"] if SPEEDUPS.exists() else {}
 

@@ -1,9 +1,25 @@
-"""Reports shared by every subcommand: JSON written atomically (no half-written file on an error)."""
+"""Reports shared by every subcommand: JSON written atomically (no half-written file on an error), the check of
+an output path before the work that fills it, and the compiled model's per-layer plot."""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+
+from edge_sdk.errors import EdgeSdkError
+
+
+def check_output_path(path: str | Path | None, flag: str) -> None:
+    """An EdgeSdkError naming `flag` when `path` cannot be written as a file (checked before the work)."""
+    if path is None:
+        return
+    p = Path(path).absolute()
+    if p.is_dir():
+        raise EdgeSdkError(f"cannot write {flag} '{path}': it is a directory; give a file name")
+    if not p.parent.is_dir():
+        raise EdgeSdkError(f"cannot write {flag} '{path}': its directory does not exist (create it first)")
+    if not os.access(p.parent, os.W_OK):
+        raise EdgeSdkError(f"cannot write {flag} '{path}': its directory is not writable")
 
 
 def write_json(obj: dict, path: str | Path | None) -> None:
@@ -11,8 +27,12 @@ def write_json(obj: dict, path: str | Path | None) -> None:
         return
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise EdgeSdkError(f"cannot write '{path}': {err.strerror}") from None
 
 
 def layer_cycles_png(report: dict, path: str | Path) -> Path:

@@ -123,6 +123,16 @@ INLINE void dot_rows(const int P, const int8_t *values, const int8_t *d, int d_s
   for (int p = 0; p < P; ++p) acc[p] = a[p];
 }
 
+/* Every supported pattern for the assembly loops: N, M, log2(M), the dlb selector's log2(N) << 4, the bytes one
+   offsets word's groups span (F / N * M), and the SIMD words per offsets word (F / 4). */
+#define NM_PATTERNS(X)                  \
+  X(1, 4, "2", "0", "64", 4)            \
+  X(1, 8, "3", "0", "64", 2)            \
+  X(1, 16, "4", "0", "128", 2)          \
+  X(2, 8, "3", "16", "32", 2)           \
+  X(2, 16, "4", "16", "64", 2)          \
+  X(4, 16, "4", "32", "32", 2)
+
 /* What the two conv assembly loops (software and xdec, one weight row x four pixels) share: their operands,
    the four pixel bases advanced past one offsets word's groups, and the loads and stores around the loop. */
 #define R1P4_PROLOGUE                                                                                      \
@@ -170,12 +180,8 @@ INLINE void dot_rows(const int P, const int8_t *values, const int8_t *d, int d_s
     R1P4_EPILOGUE                                                                                          \
   }
 
-DEFINE_SW_ASM(1, 4, "2", "64", SW_WORD_4)
-DEFINE_SW_ASM(1, 8, "3", "64", SW_WORD_2)
-DEFINE_SW_ASM(1, 16, "4", "128", SW_WORD_2)
-DEFINE_SW_ASM(2, 8, "3", "32", SW_WORD_2)
-DEFINE_SW_ASM(2, 16, "4", "64", SW_WORD_2)
-DEFINE_SW_ASM(4, 16, "4", "32", SW_WORD_2)
+#define SW_ASM_OF(N, M, B, NS, ADV, WORDS) DEFINE_SW_ASM(N, M, B, ADV, SW_WORD_##WORDS)
+NM_PATTERNS(SW_ASM_OF)
 
 #define SW_WORDS(N, M) ((N) == 1 ? ((M) == 4 ? sw_conv_words_1_4 : ((M) == 8 ? sw_conv_words_1_8 : sw_conv_words_1_16)) \
                         : ((N) == 2 ? ((M) == 8 ? sw_conv_words_2_8 : sw_conv_words_2_16) : sw_conv_words_4_16))
@@ -325,12 +331,8 @@ INLINE void xdec_word(const int R, const int P, const int n, const int m, const 
     v[0] = v0, v[1] = v1, o[0] = o0, o[1] = o1, b[0] = b0, a[0] = a0, a[1] = a1;                          \
   }
 
-DEFINE_XDEC_ASM(1, 4, "0", "64", WORD_SIMD_4)
-DEFINE_XDEC_ASM(1, 8, "0", "64", WORD_SIMD_2)
-DEFINE_XDEC_ASM(1, 16, "0", "128", WORD_SIMD_2)
-DEFINE_XDEC_ASM(2, 8, "16", "32", WORD_SIMD_2)
-DEFINE_XDEC_ASM(2, 16, "16", "64", WORD_SIMD_2)
-DEFINE_XDEC_ASM(4, 16, "32", "32", WORD_SIMD_2)
+#define XDEC_ASM_OF(N, M, B, NS, ADV, WORDS) DEFINE_XDEC_ASM(N, M, NS, ADV, WORD_SIMD_##WORDS)
+NM_PATTERNS(XDEC_ASM_OF)
 
 #define XDEC_WORDS(kind, N, M) ((N) == 1 ? ((M) == 4 ? xdec_##kind##_words_1_4 : ((M) == 8 ? xdec_##kind##_words_1_8 \
                                 : xdec_##kind##_words_1_16)) : ((N) == 2 ? ((M) == 8 ? xdec_##kind##_words_2_8 \
