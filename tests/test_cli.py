@@ -387,7 +387,10 @@ def test_ctrl_c_is_one_error_line_and_exit_2(tmp_path):
     src.write_text("int main(void) { for (;;) { __asm__ volatile(\"\"); } }\n")
     elf = tmp_path / "spin.elf"
     assert subprocess.run([sys.executable, "-m", "edge_sdk.cli", "cc", str(src), "-o", str(elf)]).returncode == 0
-    proc = subprocess.Popen([sys.executable, "-m", "edge_sdk.cli", "sim", str(elf), "--sim", "spike"],
+    # A one-instruction loop runs at several hundred MIPS on Spike: the default instruction limit can be hit
+    # within seconds on a fast machine, so the limit here is far beyond what the sleep lets it reach.
+    proc = subprocess.Popen([sys.executable, "-m", "edge_sdk.cli", "sim", str(elf), "--sim", "spike",
+                             "--max-instructions", str(10**15), "--timeout", "600"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3)
     proc.send_signal(signal.SIGINT)
