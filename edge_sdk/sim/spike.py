@@ -9,7 +9,7 @@ from pathlib import Path
 
 from edge_sdk.build import BUILD, cached_build
 from edge_sdk.errors import EdgeSdkError
-from edge_sdk.platform import MemoryMap
+from edge_sdk.platform import PMP_REGIONS, MemoryMap
 from edge_sdk.sim.result import (EVENT_NAMES, SimLimitError, SimResult, check_elf, check_trace_path, decode_console,
                                  extensions_of, limit_message, parse_reports)
 from riscv_ext import spec
@@ -49,8 +49,10 @@ def extension_library() -> Path:
 
 def spike_command(elf: Path, mem: MemoryMap, max_instructions: int | None, trace: bool,
                   extensions: tuple[str, ...]) -> list[str]:
+    # The platform (README): machine mode only, 8 PMP entries (crt0 locks the memory map into them), no
+    # debug triggers -- the CSR map of the RTL core.
     cmd = [str(spike_binary()), f"--extlib={extension_library()}", f"--isa={isa_string(extensions)}",
-           mem.spike_memory_arg()]
+           "--priv=m", f"--pmpregions={PMP_REGIONS}", "--triggers=0", mem.spike_memory_arg()]
     if max_instructions:
         cmd.append(f"--instructions={max_instructions}")
     if trace:

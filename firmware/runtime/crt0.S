@@ -1,8 +1,33 @@
 /* Start-up for the edge-sdk MCU: the same image runs on Spike and on the RTL core.
-   Sets the stack and global pointer, installs the trap handler, clears .bss, runs main, exits via tohost. */
+   Locks the platform's protection map into the PMP, sets the stack and global pointer, installs the trap
+   handler, clears .bss, runs main, exits via tohost. */
     .section .text.init, "ax"
     .globl _start
+
+/* csrw CSR, SYMBOL for an absolute symbol of edge_memory.ld */
+.macro csrw_symbol csr, symbol
+    lui t0, %hi(\symbol)
+    addi t0, t0, %lo(\symbol)
+    csrw \csr, t0
+.endm
+
 _start:
+    .option push
+    .option arch, +zicsr
+    /* The map (edge_sdk/platform.py: CLINT rw, IMEM rx, DMEM rw, nothing else) as locked PMP entries:
+       Spike then faults where the RTL's bus does; on the RTL these registers already hold these values
+       (locked entries ignore the writes). Addresses first: a locked entry's address cannot change. */
+    csrw_symbol pmpaddr0, __edge_pmpaddr0
+    csrw_symbol pmpaddr1, __edge_pmpaddr1
+    csrw_symbol pmpaddr2, __edge_pmpaddr2
+    csrw_symbol pmpaddr3, __edge_pmpaddr3
+    csrw_symbol pmpaddr4, __edge_pmpaddr4
+    csrw_symbol pmpaddr5, __edge_pmpaddr5
+    csrw_symbol pmpaddr6, __edge_pmpaddr6
+    csrw_symbol pmpaddr7, __edge_pmpaddr7
+    csrw_symbol pmpcfg0, __edge_pmpcfg0
+    csrw_symbol pmpcfg1, __edge_pmpcfg1
+    .option pop
     .option push
     .option norelax
     la gp, __global_pointer$
@@ -11,7 +36,8 @@ _start:
     la tp, __tls_base
     .option push
     .option arch, +zicsr
-    la t0, edge_trap_entry
+    la t0, edge_trap_vector
+    ori t0, t0, 1            /* vectored: exceptions at the base, interrupt n at base + 4 n */
     csrw mtvec, t0
     /* Count from here on both simulators (Spike runs a boot ROM before jumping to _start). */
     csrw mcycle, zero
@@ -31,11 +57,38 @@ _start:
     call exit
 3:  j 3b
 
+/* The trap vector (mtvec mode 1): exceptions go to the fatal report below; machine software, timer and external
+   interrupts to edge_irq_software, edge_irq_timer and edge_irq_external, which a program defines as
+   `void __attribute__((interrupt("machine"))) edge_irq_timer(void)` (firmware/include/timer.h). Undefined
+   ones, and the reserved causes, are fatal too: the report names the interrupt's mcause. */
+    .align 2
+    .option push
+    .option norvc
+edge_trap_vector:
+    j edge_trap_entry        /* 0: exceptions */
+    j edge_trap_entry
+    j edge_trap_entry
+    j edge_irq_software      /* 3 */
+    j edge_trap_entry
+    j edge_trap_entry
+    j edge_trap_entry
+    j edge_irq_timer         /* 7 */
+    j edge_trap_entry
+    j edge_trap_entry
+    j edge_trap_entry
+    j edge_irq_external      /* 11 */
+    .option pop
+    .weak edge_irq_software, edge_irq_timer, edge_irq_external
+    .set edge_irq_software, edge_trap_entry
+    .set edge_irq_timer, edge_trap_entry
+    .set edge_irq_external, edge_trap_entry
+
 /* Any trap is fatal on this bare-metal platform: report cause, pc, value and the program's stack pointer
    (a stack pointer below __stack_bottom is a stack overflow: link.ld puts the stack at the bottom of DMEM,
    so its first access beyond the stack faulted), then exit. A trap inside the handler exits at once with
    code 255 instead of looping forever. */
     .align 2
+    .globl edge_trap_entry
 edge_trap_entry:
     la t0, edge_in_trap
     lw t1, 0(t0)

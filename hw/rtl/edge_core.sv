@@ -2,9 +2,15 @@
 //   IF  fetches from the single-cycle instruction SRAM, expands compressed instructions and statically
 //       predicts jal and bdnz taken (their targets are known at fetch), everything else not taken.
 //   EX  decodes, reads registers (forwarded from WB), executes (ALU, branch, multiply/divide, SIMD dot
-//       product, CSRs) and issues the data-memory access; taken branches and jalr redirect fetch (one bubble).
+//       product, CSRs) and issues the data access; taken branches and jalr redirect fetch (one bubble).
+//       Interrupts are taken here, in place of the instruction in EX (mepc = its pc); wfi waits here until
+//       an enabled interrupt is pending, then retires (the interrupt is taken at the next instruction).
+//       A load from IMEM (constant tables in the code memory) waits ImemLoadWaitStates cycles in EX first.
 //   WB  receives load data from the synchronous data SRAM and writes up to two registers; instructions
 //       retire here. A load's value is not forwarded: a dependent instruction right behind it stalls a cycle.
+// Data accesses go to one of three targets: DMEM (load, store), IMEM (load only) and the CLINT (load, store);
+// any other address, a store to IMEM or a fetch outside IMEM is an access fault (the platform's map, which
+// crt0 also programs into Spike's PMP so both simulators fault alike).
 module edge_core
   import edge_core_pkg::*;
   import edge_insn_pkg::*;
@@ -14,6 +20,9 @@ module edge_core
   parameter int unsigned ImemBytes = 512 * 1024,
   parameter logic [31:0] DmemBase = 32'h9000_0000,
   parameter int unsigned DmemBytes = 16 * 1024 * 1024,
+  parameter logic [31:0] ClintBase = 32'h0200_0000,
+  parameter int unsigned ClintBytes = 32'h000C_0000,
+  parameter int unsigned ImemLoadWaitStates = 1,  // extra cycles of a data load from IMEM
   parameter bit EnableXedge = 1'b1,  // 0: RV32IMC only (the baseline for the extension's area)
   parameter bit EnableXdec = 1'b1    // 0: no decimating load (the xedge core, baseline of the sparse extension)
 ) (
@@ -22,13 +31,21 @@ module edge_core
   // instruction SRAM: the two halfwords at imem_addr_o, read in the same cycle
   output logic [31:0] imem_addr_o,
   input  logic [31:0] imem_rdata_i,
-  // data SRAM: one access per cycle; read data arrives the next cycle
+  // data bus: one access per cycle to one target (its request line); read data arrives the next cycle
   output logic        dmem_req_o,
-  output logic        dmem_we_o,
-  output logic [3:0]  dmem_be_o,
-  output logic [31:0] dmem_addr_o,
-  output logic [31:0] dmem_wdata_o,
+  output logic        imem_data_req_o,
+  output logic        clint_req_o,
+  output logic        data_we_o,
+  output logic [3:0]  data_be_o,
+  output logic [31:0] data_addr_o,
+  output logic [31:0] data_wdata_o,
   input  logic [31:0] dmem_rdata_i,
+  input  logic [31:0] imem_data_rdata_i,
+  input  logic [31:0] clint_rdata_i,
+  // the CLINT's timer and interrupt lines
+  input  logic [63:0] mtime_i,
+  input  logic        irq_timer_i,
+  input  logic        irq_software_i,
   // retirement, for the commit trace (Spike --log-commits format)
   output logic        retire_valid_o,
   output logic [31:0] retire_pc_o,
@@ -95,14 +112,18 @@ module edge_core
   logic [31:0] pc_next, branch_target, jalr_target, mem_addr, redirect_pc;
   logic muldiv_ready, loop_taken, csr_illegal, csr_write, branch_cond, illegal_insn;
   logic load_use, muldiv_wait, stall_ex, ex_fire, ex_trap, ex_commit, redirect;
-  logic mem_misaligned, mem_outside, mem_fault;
-  logic [4:0] trap_cause;
-  logic [31:0] trap_tval;
+  logic mem_misaligned, mem_outside, mem_fault, in_dmem, in_imem, in_clint;
+  logic irq_pending, irq_wake, take_irq, wfi_wait, wfi_slept_q, imem_wait;
+  logic [4:0] trap_cause, irq_cause;
+  logic [31:0] trap_tval, trap_vector;
   logic [31:0] mtvec, mepc;
+  localparam int unsigned WaitWidth = ImemLoadWaitStates > 0 ? $clog2(ImemLoadWaitStates + 1) : 1;
+  logic [WaitWidth-1:0] imem_wait_q;
 
   logic        wb_valid_q, wb_is_c_q, wb_rd_we_q, wb_base_we_q, wb_load_q, wb_store_q, wb_unsigned_q;
   logic        wb_cls_simd_q, wb_cls_mem_q, wb_cls_loop_q, wb_writes_instret_q, wb_dlb_merge_q;
-  logic [31:0] wb_loaded, wb_load_value, dlb_disp;
+  logic [31:0] wb_loaded, wb_load_value, dlb_disp, wb_rdata;
+  logic        wb_from_imem_q, wb_from_clint_q;
   logic [1:0]  wb_size_q;
   logic [4:0]  wb_rd_q, wb_base_q;
   logic [31:0] wb_pc_q, wb_raw_q, wb_result_q, wb_base_val_q, wb_mem_addr_q, wb_store_data_q;
@@ -140,7 +161,8 @@ module edge_core
   endfunction
 
   // A load's register value in WB; the decimating load shifts its byte in on top of the old rd.
-  assign wb_loaded = load_data(dmem_rdata_i, wb_mem_addr_q[1:0], wb_size_q, wb_unsigned_q);
+  assign wb_rdata = wb_from_imem_q ? imem_data_rdata_i : (wb_from_clint_q ? clint_rdata_i : dmem_rdata_i);
+  assign wb_loaded = load_data(wb_rdata, wb_mem_addr_q[1:0], wb_size_q, wb_unsigned_q);
   assign wb_load_value = EnableXdec && wb_dlb_merge_q ? {wb_loaded[7:0], wb_result_q[31:8]} : wb_loaded;
 
   // Forwarding from WB (its writes land at the end of this cycle). Write port A wins, as in the register file.
@@ -208,7 +230,14 @@ module edge_core
 
   assign csr_write = dec.csr_op == 2'd1 || dec.rs1 != 5'd0;
 
-  edge_csr u_csr (
+  edge_csr #(
+    .ImemBase  (ImemBase),
+    .ImemBytes (ImemBytes),
+    .DmemBase  (DmemBase),
+    .DmemBytes (DmemBytes),
+    .ClintBase (ClintBase),
+    .ClintBytes(ClintBytes)
+  ) u_csr (
     .clk_i           (clk_i),
     .rst_ni          (rst_ni),
     .access_i        (ex_commit && dec.csr),
@@ -218,13 +247,20 @@ module edge_core
     .wdata_i         (dec.csr_imm ? {27'd0, dec.rs1} : rs1_val),
     .rdata_o         (csr_rdata),
     .illegal_o       (csr_illegal),
-    .trap_i          (ex_fire && ex_trap),
-    .trap_cause_i    (trap_cause),
+    .trap_i          (take_irq || (ex_fire && ex_trap)),
+    .trap_irq_i      (take_irq),
+    .trap_cause_i    (take_irq ? irq_cause : trap_cause),
     .trap_pc_i       (id_pc_q),
-    .trap_tval_i     (trap_tval),
+    .trap_tval_i     (take_irq ? 32'd0 : trap_tval),
     .mret_i          (ex_commit && dec.mret),
     .mtvec_o         (mtvec),
     .mepc_o          (mepc),
+    .mtime_i         (mtime_i),
+    .irq_timer_i     (irq_timer_i),
+    .irq_software_i  (irq_software_i),
+    .irq_pending_o   (irq_pending),
+    .irq_cause_o     (irq_cause),
+    .wake_o          (irq_wake),
     .retire_i        (wb_valid_q && !wb_writes_instret_q),
     .retire_simd_i   (wb_valid_q && wb_cls_simd_q),
     .retire_mem_i    (wb_valid_q && wb_cls_mem_q),
@@ -252,7 +288,10 @@ module edge_core
   // Memory access: base + imm, base + index, or the base itself (post-increment).
   assign mem_addr = dec.mem_post_inc ? rs1_val : alu_result;
   assign mem_misaligned = (dec.mem_size == 2'd1 && mem_addr[0]) || (dec.mem_size == 2'd2 && mem_addr[1:0] != 2'd0);
-  assign mem_outside = (mem_addr - DmemBase) >= DmemBytes;
+  assign in_dmem = (mem_addr - DmemBase) < DmemBytes;
+  assign in_imem = (mem_addr - ImemBase) < ImemBytes;
+  assign in_clint = (mem_addr - ClintBase) < ClintBytes;
+  assign mem_outside = !(in_dmem || in_clint || (dec.load && in_imem));
   assign mem_fault = (dec.load || dec.store) && (mem_misaligned || mem_outside);
 
   assign illegal_insn = id_c_illegal_q || dec.illegal || (dec.csr && csr_illegal);
@@ -279,17 +318,40 @@ module edge_core
   end
 
   assign muldiv_wait = dec.muldiv && !muldiv_ready;
-  assign stall_ex = load_use || (id_valid_q && muldiv_wait);
-  assign ex_fire = id_valid_q && !stall_ex;
+  // wfi sleeps until an enabled interrupt is pending (whatever mstatus.MIE); a load from IMEM counts its wait
+  // states (imem_wait_q) once nothing else holds it.
+  assign wfi_wait = dec.wfi && !irq_wake;
+  assign imem_wait = dec.load && in_imem && !mem_fault && !illegal_insn && !id_fetch_fault_q && 32'(imem_wait_q) != ImemLoadWaitStates;
+  assign stall_ex = load_use || (id_valid_q && (muldiv_wait || wfi_wait || imem_wait));
+  // An interrupt replaces the instruction in EX once it could fire; a wfi that slept retires first.
+  assign take_irq = id_valid_q && !stall_ex && irq_pending && !(dec.wfi && wfi_slept_q);
+  assign ex_fire = id_valid_q && !stall_ex && !take_irq;
   assign ex_trap = id_fetch_fault_q || illegal_insn || dec.ebreak || dec.ecall || mem_fault;
   assign ex_commit = ex_fire && !ex_trap;
+  // Vectored mtvec (mode 1): interrupts go to base + 4 * cause; exceptions always to base.
+  assign trap_vector = {mtvec[31:2], 2'b00} + (take_irq && mtvec[0] ? {25'd0, irq_cause, 2'b00} : 32'd0);
+  logic unused_mtvec_bit;
+  assign unused_mtvec_bit = mtvec[1];  // always 0 (modes 2 and 3 are reserved)
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      imem_wait_q <= '0;
+      wfi_slept_q <= 1'b0;
+    end else begin
+      // Counts while the load waits on the memory alone (during a load-use stall its address is not known
+      // yet); starts again from 0 for the next instruction.
+      if (!id_valid_q || !stall_ex) imem_wait_q <= '0;
+      else if (imem_wait && !load_use) imem_wait_q <= imem_wait_q + 1'b1;
+      wfi_slept_q <= id_valid_q && dec.wfi && stall_ex;
+    end
+  end
 
   always_comb begin
     redirect = 1'b0;
     redirect_pc = pc_next;
-    if (ex_fire && ex_trap) begin
+    if (take_irq || (ex_fire && ex_trap)) begin
       redirect = 1'b1;
-      redirect_pc = mtvec;
+      redirect_pc = trap_vector;
     end else if (ex_commit) begin
       if (dec.mret) begin
         redirect = 1'b1;
@@ -322,11 +384,13 @@ module edge_core
   end
   assign base_val = dec.loop_close ? loop_counter : alu_result;
 
-  assign dmem_req_o = ex_commit && (dec.load || dec.store);
-  assign dmem_we_o = dec.store;
-  assign dmem_addr_o = {mem_addr[31:2], 2'b00};
-  assign dmem_wdata_o = rs2_val << {mem_addr[1:0], 3'b000};
-  assign dmem_be_o = (dec.mem_size == 2'd0 ? 4'b0001 : (dec.mem_size == 2'd1 ? 4'b0011 : 4'b1111)) << mem_addr[1:0];
+  assign dmem_req_o = ex_commit && (dec.load || dec.store) && in_dmem;
+  assign imem_data_req_o = ex_commit && dec.load && in_imem;
+  assign clint_req_o = ex_commit && (dec.load || dec.store) && in_clint;
+  assign data_we_o = dec.store;
+  assign data_addr_o = {mem_addr[31:2], 2'b00};
+  assign data_wdata_o = rs2_val << {mem_addr[1:0], 3'b000};
+  assign data_be_o = (dec.mem_size == 2'd0 ? 4'b0001 : (dec.mem_size == 2'd1 ? 4'b0011 : 4'b1111)) << mem_addr[1:0];
 
   // ---------------------------------------------------------------- pipeline registers
   always_comb begin
@@ -392,6 +456,8 @@ module edge_core
       wb_cls_mem_q <= dec.cls_mem;
       wb_cls_loop_q <= dec.cls_loop;
       wb_dlb_merge_q <= dec.dlb_merge;
+      wb_from_imem_q <= in_imem;
+      wb_from_clint_q <= in_clint;
       // A write to minstret takes effect after the writing instruction: that one is not counted on top.
       wb_writes_instret_q <= dec.csr && csr_write && (id_instr_q[31:20] == 12'hB02 || id_instr_q[31:20] == 12'hB82);
     end

@@ -57,6 +57,7 @@ package edge_core_pkg;
     logic        ecall;
     logic        ebreak;
     logic        mret;
+    logic        wfi;          // waits in execute until an enabled interrupt is pending
     logic        cls_simd;
     logic        cls_mem;
     logic        cls_loop;

@@ -1,10 +1,25 @@
-// Machine-mode CSRs of the edge core: trap state (mstatus, mtvec, mepc, mcause, mtval, mscratch), identity
-// registers and the performance counters (mcycle, minstret, mhpmcounter3..8; see edge_insn_pkg for which
-// event each counts).
+// Machine-mode CSRs of the edge core: trap state (mstatus, mtvec, mepc, mcause, mtval, mscratch), interrupt
+// enables and pending bits (mie, mip: machine software, timer and external), the time CSR (the CLINT's mtime),
+// identity registers, the physical memory protection registers and the performance counters (mcycle,
+// minstret, mhpmcounter3..8; see edge_insn_pkg for which event each counts).
+//
+// The CSR map is the one Spike shows for `--priv=m --pmpregions=8 --triggers=0` (README, "The platform"):
+// every address legal there is legal here, with the same writable bits. Two deliberate differences: misa is
+// read-only here (Spike lets software switch M and C off), and marchid is 0 (Spike reports its own id, 5).
+// The PMP registers hold the platform's protection map, locked: the values crt0 writes on Spike (where the
+// PMP enforces the map) are this core's reset values (its bus enforces the same map), so writes are ignored
+// as the specification says for locked entries. mhpmcounter9..31 and the mhpmevent registers read 0.
 module edge_csr
   import edge_core_pkg::*;
   import edge_insn_pkg::*;
-(
+#(
+  parameter logic [31:0] ImemBase = 32'h8000_0000,
+  parameter int unsigned ImemBytes = 512 * 1024,
+  parameter logic [31:0] DmemBase = 32'h9000_0000,
+  parameter int unsigned DmemBytes = 16 * 1024 * 1024,
+  parameter logic [31:0] ClintBase = 32'h0200_0000,
+  parameter int unsigned ClintBytes = 32'h000C_0000
+) (
   input  logic        clk_i,
   input  logic        rst_ni,
   // CSR instruction in execute
@@ -17,12 +32,20 @@ module edge_csr
   output logic        illegal_o,
   // traps and returns
   input  logic        trap_i,
+  input  logic        trap_irq_i,      // the trap is an interrupt (mcause bit 31)
   input  logic [4:0]  trap_cause_i,
   input  logic [31:0] trap_pc_i,
   input  logic [31:0] trap_tval_i,
   input  logic        mret_i,
   output logic [31:0] mtvec_o,
   output logic [31:0] mepc_o,
+  // interrupts: the CLINT's lines in, the core's decision out
+  input  logic [63:0] mtime_i,
+  input  logic        irq_timer_i,
+  input  logic        irq_software_i,
+  output logic        irq_pending_o,   // an enabled interrupt is pending and mstatus.MIE is set: take it
+  output logic [4:0]  irq_cause_o,     // which one (external > software > timer)
+  output logic        wake_o,          // an enabled interrupt is pending, whatever mstatus.MIE: wfi ends
   // events
   input  logic        retire_i,        // an instruction retires in writeback this cycle
   input  logic        retire_simd_i,
@@ -35,14 +58,41 @@ module edge_csr
   localparam logic [31:0] Misa = 32'h4080_1104;  // RV32 I M C X
   localparam int unsigned FirstHpm = 3;
   localparam int unsigned LastHpm = 8;
+  // MEIE, MTIE, MSIE, and bit 12 (SGEIE), which Spike keeps writable too; nothing drives its pending bit.
+  localparam logic [31:0] MieMask = 32'h0000_1888;
+  // pmpcfg bytes: L | A (OFF 0, TOR 1, NAPOT 3) | X W R.
+  localparam logic [7:0] PmpOff = 8'h80, PmpTorRw = 8'h8B, PmpTorRx = 8'h8D, PmpNapotNone = 8'h98;
+  // Entries 0..7: the CLINT (read, write), IMEM (read, execute), DMEM (read, write) as top-of-range pairs,
+  // then the whole address space with no permission (everything else faults), then an unused locked entry.
+  localparam logic [31:0] PmpCfg0 = {PmpTorRx, PmpOff, PmpTorRw, PmpOff};
+  localparam logic [31:0] PmpCfg1 = {PmpOff, PmpNapotNone, PmpTorRw, PmpOff};
 
-  logic [31:0] mtvec_q, mepc_q, mcause_q, mtval_q, mscratch_q;
-  logic mie_q, mpie_q;
-  logic [LastHpm:0] inhibit_q;  // mcountinhibit: CY (0), IR (2), HPM3..8
+  // pmpaddr holds address bits 33:2: a region's end (base + bytes) >> 2 fits even for a region ending at 2^32.
+  localparam logic [31:0] ClintEnd = (ClintBase >> 2) + ClintBytes / 4;
+  localparam logic [31:0] ImemEnd = (ImemBase >> 2) + ImemBytes / 4;
+  localparam logic [31:0] DmemEnd = (DmemBase >> 2) + DmemBytes / 4;
+
+  function automatic logic [31:0] pmpaddr(logic [5:0] index);
+    unique case (index)
+      6'd0: pmpaddr = ClintBase >> 2;
+      6'd1: pmpaddr = ClintEnd;
+      6'd2: pmpaddr = ImemBase >> 2;
+      6'd3: pmpaddr = ImemEnd;
+      6'd4: pmpaddr = DmemBase >> 2;
+      6'd5: pmpaddr = DmemEnd;
+      6'd6: pmpaddr = 32'hFFFF_FFFF;
+      default: pmpaddr = 32'd0;
+    endcase
+  endfunction
+
+  logic [31:0] mtvec_q, mepc_q, mcause_q, mtval_q, mscratch_q, mie_q, inhibit_q;
+  logic [5:0]  mcontext_q;
+  logic mstatus_mie_q, mstatus_mpie_q;
+  logic [1:0] mstatus_xs_q;
   logic [63:0] cycle_q, instret_q;
   logic [63:0] hpm_q [FirstHpm:LastHpm];
   logic [LastHpm:FirstHpm] hpm_event;
-  logic [31:0] new_value;
+  logic [31:0] new_value, mip, enabled;
   logic [63:0] instret_now;
   logic read_only;
 
@@ -53,6 +103,13 @@ module edge_csr
   assign hpm_event[HpmClassMem] = retire_mem_i;
   assign hpm_event[HpmClassLoop] = retire_loop_i;
 
+  // No external interrupt controller: MEIP is 0. MTIP and MSIP follow the CLINT (read-only here).
+  assign mip = {20'd0, 1'b0, 3'd0, irq_timer_i, 3'd0, irq_software_i, 3'd0};
+  assign enabled = mip & mie_q;
+  assign wake_o = enabled != 32'd0;
+  assign irq_pending_o = mstatus_mie_q && wake_o;
+  assign irq_cause_o = enabled[11] ? 5'd11 : (enabled[3] ? 5'd3 : 5'd7);
+
   // An instruction reading minstret sees every older instruction retired, including the one in writeback.
   assign instret_now = instret_q + {63'd0, retire_i && !inhibit_q[2]};
 
@@ -60,25 +117,36 @@ module edge_csr
     rdata_o = 32'd0;
     illegal_o = 1'b0;
     unique casez (addr_i)
-      12'h300: rdata_o = {19'd0, 2'b11, 3'd0, mpie_q, 3'd0, mie_q, 3'd0};  // mstatus
+      12'h300: rdata_o = {&mstatus_xs_q, 14'd0, mstatus_xs_q, 2'b00, 2'b11, 3'd0, mstatus_mpie_q, 3'd0,
+                          mstatus_mie_q, 3'd0};                             // mstatus: SD, XS, MPP = M
       12'h301: rdata_o = Misa;
-      12'h304, 12'h344: rdata_o = 32'd0;                                   // mie, mip: no interrupts
-      12'h320: rdata_o = 32'(inhibit_q);
+      12'h304: rdata_o = mie_q;
       12'h305: rdata_o = mtvec_q;
+      12'h310: rdata_o = 32'd0;                                           // mstatush
+      12'h320: rdata_o = inhibit_q;
       12'h340: rdata_o = mscratch_q;
       12'h341: rdata_o = mepc_q;
       12'h342: rdata_o = mcause_q;
       12'h343: rdata_o = mtval_q;
+      12'h344: rdata_o = mip;
+      12'b0011_1010_????: rdata_o = addr_i[3:0] == 4'd0 ? PmpCfg0 : (addr_i[3:0] == 4'd1 ? PmpCfg1 : 32'd0);
+      12'h3B?, 12'h3C?, 12'h3D?, 12'h3E?: rdata_o = pmpaddr(6'(addr_i - 12'h3B0));
+      12'h7A0, 12'h7A1, 12'h7A2, 12'h7A3, 12'h7A4: rdata_o = 32'd0;      // debug triggers: none
+      12'h7A8: rdata_o = {26'd0, mcontext_q};
       12'hB00, 12'hC00: rdata_o = cycle_q[31:0];
       12'hB80, 12'hC80: rdata_o = cycle_q[63:32];
       12'hB02, 12'hC02: rdata_o = instret_now[31:0];
       12'hB82, 12'hC82: rdata_o = instret_now[63:32];
-      12'hF11, 12'hF12, 12'hF13, 12'hF14: rdata_o = 32'd0;                 // vendor, arch, impl, hart id
+      12'hC01: rdata_o = mtime_i[31:0];
+      12'hC81: rdata_o = mtime_i[63:32];
+      12'hF11, 12'hF12, 12'hF13, 12'hF14, 12'hF15: rdata_o = 32'd0;      // vendor, arch, impl, hart, config
       default: begin
         if ((addr_i[11:5] == 7'b1011000 || addr_i[11:5] == 7'b1100000) && 32'(addr_i[4:0]) >= FirstHpm) begin
           rdata_o = 32'(addr_i[4:0]) <= LastHpm ? hpm_q[addr_i[4:0]][31:0] : 32'd0;
         end else if ((addr_i[11:5] == 7'b1011100 || addr_i[11:5] == 7'b1100100) && 32'(addr_i[4:0]) >= FirstHpm) begin
           rdata_o = 32'(addr_i[4:0]) <= LastHpm ? hpm_q[addr_i[4:0]][63:32] : 32'd0;
+        end else if (addr_i[11:5] == 7'b0011001 && 32'(addr_i[4:0]) >= FirstHpm) begin
+          rdata_o = 32'd0;                                                // mhpmevent3..31
         end else begin
           illegal_o = 1'b1;
         end
@@ -103,8 +171,11 @@ module edge_csr
       mcause_q <= '0;
       mtval_q <= '0;
       mscratch_q <= '0;
-      mie_q <= 1'b0;
-      mpie_q <= 1'b0;
+      mie_q <= '0;
+      mcontext_q <= '0;
+      mstatus_mie_q <= 1'b0;
+      mstatus_mpie_q <= 1'b0;
+      mstatus_xs_q <= 2'b00;
       cycle_q <= '0;
       instret_q <= '0;
       inhibit_q <= '0;
@@ -117,25 +188,28 @@ module edge_csr
       end
       if (trap_i) begin
         mepc_q <= trap_pc_i;
-        mcause_q <= {27'd0, trap_cause_i};
+        mcause_q <= {trap_irq_i, 26'd0, trap_cause_i};
         mtval_q <= trap_tval_i;
-        mpie_q <= mie_q;
-        mie_q <= 1'b0;
+        mstatus_mpie_q <= mstatus_mie_q;
+        mstatus_mie_q <= 1'b0;
       end else if (mret_i) begin
-        mie_q <= mpie_q;
-        mpie_q <= 1'b1;
+        mstatus_mie_q <= mstatus_mpie_q;
+        mstatus_mpie_q <= 1'b1;
       end else if (access_i && write_i) begin
         unique casez (addr_i)
           12'h300: begin
-            mie_q <= new_value[3];
-            mpie_q <= new_value[7];
+            mstatus_mie_q <= new_value[3];
+            mstatus_mpie_q <= new_value[7];
+            mstatus_xs_q <= new_value[16:15];
           end
-          12'h305: mtvec_q <= {new_value[31:2], 2'b00};
-          12'h320: inhibit_q <= {new_value[LastHpm:2], 1'b0, new_value[0]};
+          12'h304: mie_q <= new_value & MieMask;
+          12'h305: mtvec_q <= {new_value[31:2], 1'b0, new_value[0]};  // mode: 0 direct, 1 vectored
+          12'h320: inhibit_q <= {new_value[31:2], 1'b0, new_value[0]};
           12'h340: mscratch_q <= new_value;
           12'h341: mepc_q <= {new_value[31:1], 1'b0};
           12'h342: mcause_q <= new_value;
           12'h343: mtval_q <= new_value;
+          12'h7A8: mcontext_q <= new_value[5:0];
           12'hB00: cycle_q[31:0] <= new_value;
           12'hB80: cycle_q[63:32] <= new_value;
           12'hB02: instret_q[31:0] <= new_value;

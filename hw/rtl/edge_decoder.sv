@@ -209,7 +209,7 @@ module edge_decoder
               32'h0000_0073: dec_o.ecall = 1'b1;
               32'h0010_0073: dec_o.ebreak = 1'b1;
               32'h3020_0073: dec_o.mret = 1'b1;
-              32'h1050_0073: ;  // wfi: no interrupts, so it retires as a no-op
+              32'h1050_0073: dec_o.wfi = 1'b1;
               default: dec_o.illegal = 1'b1;
             endcase
           end else if (funct3 == 3'b100) begin

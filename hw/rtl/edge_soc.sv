@@ -1,5 +1,6 @@
-// SoC top: the edge core with its instruction and data SRAMs. Stores to the ELF's `tohost` word are shown to
-// the host (HTIF), which answers through the data SRAM's DPI port.
+// SoC top: the edge core with its instruction memory (code flash, with a data read port), data SRAM and
+// CLINT (machine timer, software interrupt). Stores to the ELF's `tohost` word are shown to the host (HTIF),
+// which answers through the data SRAM's DPI port.
 module edge_soc
   import edge_core_pkg::*;
 #(
@@ -7,6 +8,9 @@ module edge_soc
   parameter int unsigned ImemBytes = 512 * 1024,
   parameter logic [31:0] DmemBase = 32'h9000_0000,
   parameter int unsigned DmemBytes = 16 * 1024 * 1024,
+  parameter logic [31:0] ClintBase = 32'h0200_0000,
+  parameter int unsigned TimerDivider = 100,       // core cycles per mtime tick
+  parameter int unsigned ImemLoadWaitStates = 1,   // extra cycles of a data load from IMEM
   parameter bit EnableXdec = 1'b1  // the core with the sparse extension (0: the xedge core)
 ) (
   input  logic        clk_i,
@@ -30,9 +34,11 @@ module edge_soc
   output logic [31:0] retire_mem_addr_o,
   output logic [31:0] retire_mem_wdata_o
 );
-  logic [31:0] imem_addr, imem_rdata, dmem_addr, dmem_wdata, dmem_rdata;
-  logic dmem_req, dmem_we;
-  logic [3:0] dmem_be;
+  localparam int unsigned ClintBytes = 32'h000C_0000;
+  logic [31:0] imem_addr, imem_rdata, data_addr, data_wdata, dmem_rdata, imem_data_rdata, clint_rdata;
+  logic dmem_req, imem_data_req, clint_req, data_we, timer_irq, software_irq;
+  logic [3:0] data_be;
+  logic [63:0] mtime;
 
   edge_core #(
     .BootAddr (ImemBase),
@@ -40,18 +46,28 @@ module edge_soc
     .ImemBytes(ImemBytes),
     .DmemBase (DmemBase),
     .DmemBytes(DmemBytes),
+    .ClintBase(ClintBase),
+    .ClintBytes(ClintBytes),
+    .ImemLoadWaitStates(ImemLoadWaitStates),
     .EnableXdec(EnableXdec)
   ) u_core (
     .clk_i,
     .rst_ni,
     .imem_addr_o (imem_addr),
     .imem_rdata_i(imem_rdata),
-    .dmem_req_o  (dmem_req),
-    .dmem_we_o   (dmem_we),
-    .dmem_be_o   (dmem_be),
-    .dmem_addr_o (dmem_addr),
-    .dmem_wdata_o(dmem_wdata),
-    .dmem_rdata_i(dmem_rdata),
+    .dmem_req_o       (dmem_req),
+    .imem_data_req_o  (imem_data_req),
+    .clint_req_o      (clint_req),
+    .data_we_o        (data_we),
+    .data_be_o        (data_be),
+    .data_addr_o      (data_addr),
+    .data_wdata_o     (data_wdata),
+    .dmem_rdata_i     (dmem_rdata),
+    .imem_data_rdata_i(imem_data_rdata),
+    .clint_rdata_i    (clint_rdata),
+    .mtime_i          (mtime),
+    .irq_timer_i      (timer_irq),
+    .irq_software_i   (software_irq),
     .retire_valid_o,
     .retire_pc_o,
     .retire_insn_o,
@@ -70,20 +86,38 @@ module edge_soc
   );
 
   edge_imem #(.Base(ImemBase), .Bytes(ImemBytes)) u_imem (
-    .addr_i (imem_addr),
-    .rdata_o(imem_rdata)
+    .clk_i       (clk_i),
+    .addr_i      (imem_addr),
+    .rdata_o     (imem_rdata),
+    .data_req_i  (imem_data_req),
+    .data_addr_i (data_addr),
+    .data_rdata_o(imem_data_rdata)
+  );
+
+  edge_clint #(.Base(ClintBase), .TimerDivider(TimerDivider)) u_clint (
+    .clk_i         (clk_i),
+    .rst_ni        (rst_ni),
+    .req_i         (clint_req),
+    .we_i          (data_we),
+    .be_i          (data_be),
+    .addr_i        (data_addr),
+    .wdata_i       (data_wdata),
+    .rdata_o       (clint_rdata),
+    .mtime_o       (mtime),
+    .timer_irq_o   (timer_irq),
+    .software_irq_o(software_irq)
   );
 
   edge_dmem #(.Base(DmemBase), .Bytes(DmemBytes)) u_dmem (
     .clk_i  (clk_i),
     .req_i  (dmem_req),
-    .we_i   (dmem_we),
-    .be_i   (dmem_be),
-    .addr_i (dmem_addr),
-    .wdata_i(dmem_wdata),
+    .we_i   (data_we),
+    .be_i   (data_be),
+    .addr_i (data_addr),
+    .wdata_i(data_wdata),
     .rdata_o(dmem_rdata)
   );
 
-  assign tohost_we_o = dmem_req && dmem_we && dmem_addr == tohost_addr_i && dmem_be[0];
-  assign tohost_wdata_o = dmem_wdata;
+  assign tohost_we_o = dmem_req && data_we && data_addr == tohost_addr_i && data_be[0];
+  assign tohost_wdata_o = data_wdata;
 endmodule

@@ -260,8 +260,9 @@ async def _csr_access(dut, addr, op, wdata, write=True):
 @cocotb.test()
 async def csr_registers_and_counters(dut):
     rng = random.Random(6)
-    for name in ("access_i", "write_i", "trap_i", "mret_i", "retire_i", "retire_simd_i", "retire_mem_i",
-                 "retire_loop_i", "load_use_stall_i", "branch_penalty_i", "muldiv_stall_i"):
+    for name in ("access_i", "write_i", "trap_i", "trap_irq_i", "mret_i", "retire_i", "retire_simd_i", "retire_mem_i",
+                 "retire_loop_i", "load_use_stall_i", "branch_penalty_i", "muldiv_stall_i", "irq_timer_i",
+                 "irq_software_i"):
         getattr(dut, name).value = 0
     await _reset(dut)
     model = {0x340: 0, 0x305: 0}
@@ -270,7 +271,7 @@ async def csr_registers_and_counters(dut):
         old, illegal = await _csr_access(dut, addr, op, wdata)
         assert (old, illegal) == (model[addr], 0)
         new = {1: wdata, 2: old | wdata, 3: old & ~wdata & M32}[op]
-        model[addr] = new & ~3 if addr == 0x305 else new
+        model[addr] = new & ~2 if addr == 0x305 else new   # mtvec: mode 0 (direct) or 1 (vectored)
     assert (await _csr_access(dut, 0x7C0, 1, 0))[1] == 1, "an unknown CSR is illegal"
     assert (await _csr_access(dut, 0xF14, 1, 0))[1] == 1, "writing a read-only CSR is illegal"
     assert (await _csr_access(dut, 0xF14, 2, 0, write=False)) == (0, 0), "reading mhartid is legal"
@@ -307,3 +308,45 @@ async def csr_registers_and_counters(dut):
     assert [(await _csr_access(dut, a, 2, 0, write=False))[0] for a in (0x341, 0x342, 0x343)] == \
         [0x80000124, 2, 0xB]
     assert int(dut.mepc_o.value) == 0x80000124
+    await csr_interrupt_state(dut)
+
+
+async def csr_interrupt_state(dut):
+    """mie keeps only MSIE, MTIE, MEIE (and SGEIE, as Spike); mip follows the CLINT's lines; an interrupt is
+    pending to the core only when enabled in mie and mstatus.MIE, wfi wakes on mie alone; the higher-priority
+    cause wins (software over timer); a trap that is an interrupt sets mcause bit 31 and stacks MIE into MPIE,
+    mret restores it."""
+    assert (await _csr_access(dut, 0x304, 1, 0xFFFF_FFFF))[1] == 0
+    assert (await _csr_access(dut, 0x304, 2, 0, write=False))[0] == 0x1888
+    await _csr_access(dut, 0x304, 1, 0x80)                      # MTIE only
+    for timer, software in ((0, 0), (1, 0), (0, 1), (1, 1)):
+        dut.irq_timer_i.value, dut.irq_software_i.value = timer, software
+        await Timer(1, unit="ns")
+        assert (await _csr_access(dut, 0x344, 2, 0, write=False))[0] == timer << 7 | software << 3
+        assert int(dut.wake_o.value) == timer, "wfi wakes only on an enabled interrupt"
+        assert int(dut.irq_pending_o.value) == 0, "mstatus.MIE is clear"
+    assert (await _csr_access(dut, 0x344, 1, 0))[1] == 0, "writing mip is legal (as on Spike)"
+    assert (await _csr_access(dut, 0x344, 2, 0, write=False))[0] == 0x88, "and leaves MTIP, MSIP to the CLINT"
+    await _csr_access(dut, 0x300, 1, 0x8)                      # mstatus.MIE
+    await _csr_access(dut, 0x304, 1, 0x88)                     # MTIE | MSIE
+    dut.irq_timer_i.value, dut.irq_software_i.value = 1, 1
+    await Timer(1, unit="ns")
+    assert (int(dut.irq_pending_o.value), int(dut.irq_cause_o.value)) == (1, 3), "software before timer"
+    dut.irq_software_i.value = 0
+    await Timer(1, unit="ns")
+    assert (int(dut.irq_pending_o.value), int(dut.irq_cause_o.value)) == (1, 7)
+    dut.trap_i.value, dut.trap_irq_i.value, dut.trap_cause_i.value = 1, 1, 7
+    dut.trap_pc_i.value, dut.trap_tval_i.value = 0x80000200, 0
+    await FallingEdge(dut.clk_i)
+    dut.trap_i.value, dut.trap_irq_i.value = 0, 0
+    await Timer(1, unit="ns")
+    assert (await _csr_access(dut, 0x342, 2, 0, write=False))[0] == 0x8000_0007
+    mstatus = (await _csr_access(dut, 0x300, 2, 0, write=False))[0]
+    assert (mstatus >> 3 & 1, mstatus >> 7 & 1) == (0, 1), "MIE stacked into MPIE"
+    assert int(dut.irq_pending_o.value) == 0 and int(dut.wake_o.value) == 1
+    dut.mret_i.value = 1
+    await FallingEdge(dut.clk_i)
+    dut.mret_i.value = 0
+    mstatus = (await _csr_access(dut, 0x300, 2, 0, write=False))[0]
+    assert (mstatus >> 3 & 1, mstatus >> 7 & 1) == (1, 1), "mret restores MIE"
+    dut.irq_timer_i.value = 0
