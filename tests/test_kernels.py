@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge_sdk import EdgeSdkError
-from edge_sdk.kernel_bench import LAYERS, conv, dw, fc, make_layer, run_layer
+from edge_sdk.kernel_bench import LAYERS, conv, dw, fc, glue, make_glue, make_layer, run_layer
 from riscv_ext import nm_format
 
 PATTERNS = nm_format.SUPPORTED
@@ -118,3 +118,19 @@ def test_kernels_exact_on_the_rtl_and_sparse_is_faster(pattern, tmp_path):
     assert dense["exact"] and sw["exact"] and ext["exact"]
     assert dense["macs"] / dense["cycles"] >= 1.5
     assert ext["cycles"] < min(sw["cycles"], dense["cycles"])
+
+
+GLUE = [glue("add-odd", "add", 3, 5, w=7), glue("requantize-odd", "requantize", 5, 3),
+        glue("maxpool-pad-s2", "maxpool", 7, 5, k=3, stride=2, pad=1), glue("avgpool-pad", "avgpool", 6, 6, k=3, pad=1),
+        glue("avgpool-global", "avgpool", 4, 10, w=3, k=4, kw=3), glue("pad-odd", "pad", 5, 3, w=4, pads=(1, 2, 0, 3)),
+        glue("transpose-odd", "transpose", 3, 7, w=5)]
+
+
+@pytest.mark.parametrize("layer", GLUE, ids=lambda layer: layer.name)
+def test_glue_kernels_exact_on_spike_at_any_alignment(layer, tmp_path):
+    """The compiler's glue layers (nn_glue_i8.h): the public (word-at-a-time where it can) function and its
+    plain-C reference equal the numpy reference, with the buffers word-aligned or not."""
+    d = make_glue(layer, seed=3)
+    for variant, skew in (("ref", (0, 0, 0)), ("dense", (0, 0, 0)), ("dense", (1, 2, 3))):
+        row = run_layer(d, variant, "spike", tmp_path / f"{variant}{skew}", skew=skew)
+        assert row["exact"], (layer.name, variant, skew)

@@ -5,6 +5,7 @@
    product (one activation word shared by eight weight words). */
 #include <stdint.h>
 
+#include "copy_i8.h"
 #include "edge_insn.h"
 #include "matmul_i8.h"
 #include "nn_i8.h"
@@ -33,27 +34,6 @@ void conv2d_i8_ref(const int8_t *in, const int8_t *w, int row_stride, int8_t *ou
           }
         out[(oy * wo + ox) * s->cout + c] = requantize(acc, c, q);
       }
-}
-
-/* dst[0..words) = src words (post-increment loads/stores and bdnz on xedge), or the pad word when src is NULL. */
-static inline int8_t *copy_words(int8_t *dst, const int8_t *src, int words, uint32_t pad_word) {
-  uint32_t *d = (uint32_t *)dst;
-  const uint32_t *s = (const uint32_t *)src;
-  if (words <= 0) return dst;
-#ifdef EDGE_ISA_XEDGE
-  uint32_t n = (uint32_t)words, t;
-  if (src)
-    __asm__ volatile("1:\n" EDGE_ASM_LW_PI("%[t]", "%[s]", "4") EDGE_ASM_SW_PI("%[t]", "%[d]", "4")
-                     EDGE_ASM_BDNZ("%[n]", "1b")
-                     : [t] "=&r"(t), [s] "+r"(s), [d] "+r"(d), [n] "+r"(n) : : "memory");
-  else
-    __asm__ volatile("1:\n" EDGE_ASM_SW_PI("%[p]", "%[d]", "4") EDGE_ASM_BDNZ("%[n]", "1b")
-                     : [d] "+r"(d), [n] "+r"(n) : [p] "r"(pad_word) : "memory");
-  (void)t;
-#else
-  for (int i = 0; i < words; ++i) d[i] = src ? s[i] : pad_word;
-#endif
-  return dst + 4 * words;
 }
 
 /* One im2col row: the receptive field of output pixel p (row-major over the output), K bytes, then zero
