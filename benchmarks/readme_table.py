@@ -79,6 +79,18 @@ def table() -> str:
                          f"| sw max {entry['sw_max']:.2f}x mean {entry['sw_mean']:.2f}x; xdec max {entry['ext_max']:.2f}x "
                          f"mean {entry['ext_mean']:.2f}x (xdec over sw up to {entry['ext_over_sw_max']:.2f}x); all exact: "
                          f"{kb['all_exact']} | {anchors.get(key, 'paper: xdec up to 1.9x over sw')} | `{kb['command']}` |")
+        glue = {}
+        for r in rows:
+            if LAYERS[r["layer"]].glue:
+                glue.setdefault(r["layer"], {})[r["variant"]] = r
+        if glue:
+            speedup = [g["ref"]["cycles"] / g["dense"]["cycles"] for g in glue.values()]
+            per = [g["dense"]["cycles"] / (LAYERS[name].h * LAYERS[name].w * LAYERS[name].cin)
+                   for name, g in glue.items()]
+            lines.append(f"| glue layers (add, pooling, requantize, pad, transpose) on the RTL, {len(glue)} layers of "
+                         f"ResNet-18/-8, DS-CNN, MobileNet, LeNet: xedge kernel over plain C | {min(speedup):.1f}-"
+                         f"{max(speedup):.1f}x, {min(per):.2f}-{max(per):.2f} cycles per input element; all exact: "
+                         f"{all(r['exact'] for g in glue.values() for r in g.values())} | | `{kb['command']}` |")
     df = load("differential_soak")
     if df:
         lines.append(f"| differential soak, Spike vs RTL commit traces | {df['programs']} random programs, "

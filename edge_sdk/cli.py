@@ -23,6 +23,7 @@ examples:
   edge-sdk demo                                  build the int8 matmul demo, run it on Spike and the RTL
   edge-sdk cc prog.c -o prog.elf                 compile and link for the MCU (runtime included)
   edge-sdk sim prog.elf --sim rtl                run it cycle-accurately
+  edge-sdk prune m.onnx -o p.onnx --pattern 1:8  N:M-prune an ONNX model's weights (then compile it)
   edge-sdk compile model.onnx -o out/            lower an ONNX model to int8 firmware (then `edge-sdk run out/`)
   edge-sdk COMMAND --help                        options and examples of one command
 
@@ -42,6 +43,8 @@ EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_ERROR, EXIT_TRAPPED, EXIT_LIMIT = 0, 1, 2, 3,
 # Examples shown in the --help of the subcommands that do not give their own (key: command words).
 EXAMPLES = {
     "demo": ["edge-sdk demo                 # what `make sim` runs: the demo on Spike and on the RTL"],
+    "prune": ["edge-sdk prune model.onnx -o pruned.onnx --pattern 1:8",
+              "edge-sdk prune model.qdq.onnx -o pruned.qdq.onnx --pattern 2:16"],
     "compile": ["edge-sdk compile model.qdq.onnx -o out/",
                 "edge-sdk compile model.onnx -o out/ --calibration samples.npz --memory mcu"],
     "run": ["edge-sdk run out/ --sim spike --input x.npy --output y.npy",
@@ -139,7 +142,9 @@ def _cmd_bench_kernels(args: argparse.Namespace) -> int:
     from edge_sdk import kernel_bench
     if args.list:
         for layer in kernel_bench.LAYERS.values():
-            print(f"{layer.name:28} {layer.op:4} {layer.macs:>11,} MACs, reduction {layer.reduction}")
+            size = (f"{layer.elements:>11,} elements" if layer.glue else
+                    f"{layer.macs:>11,} MACs, reduction {layer.reduction}")
+            print(f"{layer.name:28} {layer.op:10} {size}")
         return 0
     check_output_path(args.json, "--json")
     split = lambda text: text.split(",") if text is not None else None  # noqa: E731
@@ -153,6 +158,14 @@ def _cmd_bench_kernels(args: argparse.Namespace) -> int:
     if args.json:
         write_json({"sim": args.sim, "rows": rows}, args.json)
     return 0 if all(r["exact"] for r in rows) else 1
+
+
+def _cmd_prune(args: argparse.Namespace) -> int:
+    from edge_sdk.frontend import prune
+    layers = prune.prune(args.model, args.output, args.pattern)
+    print(prune.table(layers))
+    print(f"written to {args.output}")
+    return 0
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
@@ -490,6 +503,14 @@ def build_parser() -> argparse.ArgumentParser:
     me.add_argument("--plot", default=None, help="plot latency over bandwidth and the GEMM/TPHS crossover over "
                     "bandwidth and PE count (runs the PE sweep) to this PNG")
     me.set_defaults(func=_cmd_npu_meadow)
+
+    pr = sub.add_parser("prune", help="N:M magnitude pruning of an ONNX model's conv / FC weights, grouped as the "
+                        "sparse kernels read them")
+    pr.add_argument("model", help="an ONNX model: float, or QDQ (its integer weights are pruned, scales kept)")
+    pr.add_argument("-o", dest="output", required=True, metavar="PRUNED.onnx", help="the pruned model")
+    pr.add_argument("--pattern", required=True, metavar="N:M",
+                    help="at most N non-zero weights in every group of M: 1:4, 1:8, 1:16, 2:8, 2:16 or 4:16")
+    pr.set_defaults(func=_cmd_prune)
 
     co = sub.add_parser("compile", help="compile an ONNX model to int8 firmware for the MCU (generated C, ELF, "
                         "report.json in OUT/)")

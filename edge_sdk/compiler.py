@@ -30,11 +30,15 @@ MANIFEST, REPORT, ELF, QDQ = "model.json", "report.json", "model.elf", "model.qd
 
 
 def _tensor_json(t: Tensor) -> dict:
-    return {"name": t.name, "shape": list(t.shape), "scale": t.q.scale, "zero_point": t.q.zero_point}
+    return {"name": t.name, "shape": list(t.shape), "scale": t.q.scale, "zero_point": t.q.zero_point,
+            "order": list(t.order)}
 
 
 def _tensor(d: dict) -> Tensor:
-    return Tensor(d["name"], tuple(d["shape"]), QParams(d["scale"], d["zero_point"]))
+    """The tensor a manifest describes (its storage order: HWC / row-major by default, as compiled before it was
+    recorded)."""
+    return Tensor(d["name"], tuple(d["shape"]), QParams(d["scale"], d["zero_point"]),
+                  perm=tuple(d["order"]) if "order" in d else None)
 
 
 def _elf_sizes(elf: Path, memory: str) -> tuple[int, int]:
@@ -93,7 +97,7 @@ def compile(model: str | Path, out_dir: str | Path, calibration: str | Path | np
     out = _out_dir(out_dir)
     lowering.check_target(isa, memory)
     title = Path(model).name if isinstance(model, (str, Path)) else (model.graph.name or "model")
-    qm = frontend.load(model, calibration, lowering.ONNX_OPS)
+    qm = frontend.load(model, calibration, lowering.ONNX_OPS, lowering.INTEGER_ONLY_OPS)
     program = lowering.lower(qm.relax, isa, memory, dense_only)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:

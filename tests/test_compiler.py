@@ -58,9 +58,9 @@ class Residual(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
-class WithSoftmax(SmallMLP):
+class WithCumsum(SmallMLP):
     def forward(self, x):
-        return torch.softmax(super().forward(x), dim=1)
+        return torch.cumsum(super().forward(x), dim=1)
 
 
 def export(make_module, path, shape, dynamic_batch=False):
@@ -257,9 +257,9 @@ def test_not_an_onnx_file(tmp_path):
 
 
 def test_unsupported_operator_names_op_and_node(tmp_path):
-    model = export(WithSoftmax, tmp_path / "softmax.onnx", (1, 32))
-    node = next(n.name for n in onnx.load(model).graph.node if n.op_type == "Softmax")
-    with pytest.raises(EdgeSdkError, match=f"node '{node}' is a Softmax operator"):
+    model = export(WithCumsum, tmp_path / "cumsum.onnx", (1, 32))
+    node = next(n.name for n in onnx.load(model).graph.node if n.op_type == "CumSum")
+    with pytest.raises(EdgeSdkError, match=f"node '{node}' is a CumSum operator"):
         compiler.compile(model, tmp_path / "out", calibration=samples((1, 32)))
     assert_nothing_written(tmp_path, "out")
 

@@ -27,19 +27,20 @@ class QuantizedModel:
 
 
 def load(model: str | Path | onnx.ModelProto, calibration: str | Path | np.ndarray | None,
-         supported_ops: Collection[str]) -> QuantizedModel:
-    """Read and check `model` (its operators against `supported_ops`, ONNX op types); quantize it with the
-    calibration data when it is a float model; import it into Relax."""
+         supported_ops: Collection[str], integer_only_ops: Collection[str] = ()) -> QuantizedModel:
+    """Read and check `model` (its operators against `supported_ops`, ONNX op types; those of `integer_only_ops`
+    only on integer tensors); quantize it with the calibration data when it is a float model (every operator of
+    `supported_ops` quantized); import it into Relax."""
     m = onnx_model.read(model)
     x, y = onnx_model.interface(m)
-    onnx_model.check_operators(m, supported_ops)
+    onnx_model.check_operators(m, supported_ops, integer_only_ops)
     quantized_here = not quantize.is_quantized(m)
     if quantized_here:
         if calibration is None:
             raise EdgeSdkError(f"the model is a float model: give calibration data (--calibration DATA.npz, N "
                                f"samples of the input '{x.name}' of shape {x.shape}) to quantize it, or give a "
                                "model in QDQ form")
-        m = quantize.quantize(m, x, quantize.calibration_samples(calibration, x))
+        m = quantize.quantize(m, x, quantize.calibration_samples(calibration, x), supported_ops)
     elif calibration is not None:
         raise EdgeSdkError("the model is already quantized (it has QuantizeLinear/DequantizeLinear nodes): it "
                            "needs no calibration data; drop --calibration")

@@ -87,8 +87,18 @@ def interface(model: onnx.ModelProto) -> tuple[TensorSpec, TensorSpec]:
     return x, y
 
 
-def check_operators(model: onnx.ModelProto, supported: Collection[str]) -> None:
-    """An EdgeSdkError naming the first nodes whose operator is not in `supported` (ONNX op types)."""
+def _float_tensors(model: onnx.ModelProto) -> set[str]:
+    """The names of the model's float tensors (types from shape inference)."""
+    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE, onnx.TensorProto.BFLOAT16}
+    g = model.graph
+    values = [*g.input, *g.value_info, *g.output]
+    return {v.name for v in values if v.type.tensor_type.elem_type in floats} | \
+        {i.name for i in g.initializer if i.data_type in floats}
+
+
+def check_operators(model: onnx.ModelProto, supported: Collection[str], integer_only: Collection[str] = ()) -> None:
+    """An EdgeSdkError naming the first nodes whose operator is not in `supported` (ONNX op types), or is one of
+    `integer_only` (shape arithmetic the compiler folds) on float tensors."""
     bad = [n for n in model.graph.node if n.domain not in STANDARD_DOMAINS or n.op_type not in supported]
     if bad:
         first = bad[0]
@@ -96,6 +106,12 @@ def check_operators(model: onnx.ModelProto, supported: Collection[str]) -> None:
         more = f" ({len(bad) - 1} more node(s) too: {', '.join(sorted({n.op_type for n in bad[1:]}))})" if bad[1:] else ""
         raise EdgeSdkError(f"node '{first.name or first.output[0]}' is a {op} operator, which the compiler does not "
                            f"lower yet{more}; supported operators: {', '.join(sorted(supported))}")
+    floats = _float_tensors(model) if integer_only else set()
+    for n in model.graph.node:
+        if n.op_type in integer_only and floats.intersection(n.output):
+            raise EdgeSdkError(f"node '{n.name or n.output[0]}' is a {n.op_type} of float tensors (activations), which "
+                               f"the compiler does not lower yet: it takes {n.op_type} only in shape arithmetic "
+                               "(integer tensors it computes at compile time)")
 
 
 def reference(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:

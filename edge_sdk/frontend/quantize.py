@@ -1,10 +1,17 @@
 """Quantization of float models: calibration data checked against the model's input, then
 `onnxruntime.quantization.quantize_static` to QDQ form (per-channel symmetric int8 weights, int8 activations,
-MinMax calibration). Models that already carry QuantizeLinear / DequantizeLinear nodes are taken as they are."""
+MinMax calibration). Models that already carry QuantizeLinear / DequantizeLinear nodes are taken as they are.
+
+quantize_static quantizes the inputs and outputs of the operators of its own registries only; an operator
+outside them (Tanh, Erf, Div, Sub, ReduceMean, ...) is computed in float between its neighbours' Q/DQ pairs, so
+one that reads the model's input or writes its output would leave a float tensor at the boundary the firmware
+cannot compute. The compiler therefore asks for every operator it lowers to be quantized too (and for the
+data-movement operators to be quantized on an unquantized input, as on the model's input)."""
 from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +21,7 @@ from edge_sdk.errors import EdgeSdkError
 from edge_sdk.frontend.onnx_model import TensorSpec
 
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
+NEVER_QUANTIZED = frozenset({*QDQ_OPS, "Constant", "Shape", "Identity"})   # no activation to quantize
 
 
 def is_quantized(model: onnx.ModelProto) -> bool:
@@ -66,9 +74,14 @@ def calibration_samples(data: str | Path | np.ndarray, spec: TensorSpec) -> np.n
     return samples
 
 
-def quantize(model: onnx.ModelProto, spec: TensorSpec, samples: np.ndarray) -> onnx.ModelProto:
-    """The float model in QDQ form, its activation ranges calibrated on `samples` [N, *spec.shape]."""
+def quantize(model: onnx.ModelProto, spec: TensorSpec, samples: np.ndarray,
+             lowered_ops: Collection[str] = ()) -> onnx.ModelProto:
+    """The float model in QDQ form, its activation ranges calibrated on `samples` [N, *spec.shape]; the inputs
+    and outputs of onnxruntime's quantizable operators and of `lowered_ops` (ONNX op types) are quantized."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.registry import QDQRegistry, QLinearOpsRegistry
+
+    op_types = sorted(set(QDQRegistry) | set(QLinearOpsRegistry) | (set(lowered_ops) - NEVER_QUANTIZED))
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -83,7 +96,8 @@ def quantize(model: onnx.ModelProto, spec: TensorSpec, samples: np.ndarray) -> o
         logging.disable(logging.WARNING)  # quantize_static advises pre-processing through the root logger
         try:
             quantize_static(model, out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+                            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, op_types_to_quantize=op_types,
+                            extra_options={"ForceQuantizeNoInputCheck": True})
         except Exception as err:  # noqa: BLE001 - onnxruntime raises many kinds; the user needs the message
             raise EdgeSdkError(f"onnxruntime could not quantize the model: {type(err).__name__}: {err}") from None
         finally:

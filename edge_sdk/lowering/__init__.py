@@ -8,15 +8,15 @@ from edge_sdk.errors import EdgeSdkError
 from edge_sdk.lowering import codegen, memory
 from edge_sdk.lowering.graph import select_layers
 from edge_sdk.lowering.partition import partition
-from edge_sdk.lowering.patterns import ONNX_OPS
+from edge_sdk.lowering.patterns import INTEGER_ONLY_OPS, ONNX_OPS
 from edge_sdk.lowering.program import Program
 from edge_sdk.platform import ISAS, memory_map
 from edge_sdk.toolchain import FIRMWARE, compile_elf, default_stack_size
 
 KERNEL_SOURCES = tuple(FIRMWARE / "kernels" / f for f in ("nn_dense_i8.c", "nn_sparse_i8.c", "matmul_i8.c",
-                                                           "nn_glue_i8.c"))
+                                                           "nn_glue_i8.c", "nn_transformer_i8.c"))
 
-__all__ = ["ONNX_OPS", "Program", "build", "check_target", "lower"]
+__all__ = ["INTEGER_ONLY_OPS", "ONNX_OPS", "Program", "build", "check_target", "lower"]
 
 
 def check_target(isa: str, memory_name: str) -> None:

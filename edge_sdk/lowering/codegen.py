@@ -9,10 +9,14 @@ import numpy as np
 from edge_sdk.lowering.program import Data, In, Layer, Out, Program, Scratch, Struct
 
 ARENA_SYMBOL = "edge_arena"
-KERNEL_HEADERS = ("nn_i8.h", "nn_glue_i8.h")
-# Kernels whose scratch the lowering sizes with a copy of the firmware's formula: the program checks it first.
-SCRATCH_CHECKS = {f: "conv2d_scratch_bytes(&{shape})" for f in ("conv2d_i8_xedge", "conv2d_nm_i8_sw", "conv2d_nm_i8_xdec")}
-C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t", np.dtype(np.uint32): "uint32_t"}
+KERNEL_HEADERS = ("nn_i8.h", "nn_glue_i8.h", "nn_transformer_i8.h")
+# Kernels whose scratch the lowering sizes with a copy of the firmware's formula: the program checks it first
+# (the firmware's size function and the struct it reads).
+SCRATCH_CHECKS = {**{f: ("conv2d_scratch_bytes", "conv_shape_t")
+                     for f in ("conv2d_i8_xedge", "conv2d_nm_i8_sw", "conv2d_nm_i8_xdec")},
+                  "matmul_act_i8": ("matmul_act_scratch_bytes", "matmul_act_t")}
+C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t", np.dtype(np.uint32): "uint32_t",
+           np.dtype(np.int64): "int64_t"}
 
 
 def _data_name(layer: Layer, role: str) -> str:
@@ -24,7 +28,12 @@ def _struct_name(layer: Layer, s: Struct) -> str:
 
 
 def _field(layer: Layer, f) -> str:
-    return _data_name(layer, f.role) if isinstance(f, Data) else str(int(f))
+    """A struct field: a constant array of the layer, an array member (a tuple), or a number."""
+    if isinstance(f, Data):
+        return _data_name(layer, f.role)
+    if isinstance(f, tuple):
+        return "{" + ", ".join(_field(layer, v) for v in f) + "}"
+    return str(int(f))
 
 
 def _arg(program: Program, step: int, layer: Layer, a) -> str:
@@ -109,8 +118,9 @@ def model_c(program: Program, title: str) -> str:
     for layer in layers:
         check = SCRATCH_CHECKS.get(layer.function)
         if check:
-            shape = next(_struct_name(layer, a) for a in layer.args if isinstance(a, Struct) and a.ctype == "conv_shape_t")
-            out += [f"  if ({check.format(shape=shape)} > {layer.scratch_bytes}) {{",
+            size, ctype = check
+            shape = next(_struct_name(layer, a) for a in layer.args if isinstance(a, Struct) and a.ctype == ctype)
+            out += [f"  if ({size}(&{shape}) > {layer.scratch_bytes}) {{",
                     f'    printf("edge-sdk: {layer.name} needs more scratch than planned\\n");',
                     "    return 3;", "  }"]
     for step, layer in enumerate(layers):

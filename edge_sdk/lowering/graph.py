@@ -13,9 +13,12 @@ from edge_sdk.lowering.patterns import BY_NAME, PREFIX
 from edge_sdk.lowering.program import Layer, Tensor
 
 QUANTIZE, DEQUANTIZE = Op.get("relax.quantize"), Op.get("relax.dequantize")
-SUPPORTED = ("conv2d, depthwise conv2d (groups = channels), dense (Gemm / MatMul with constant weights), add of two "
-             "tensors of one shape, max / average / global average pooling, reshape / flatten, requantize and ReLU, "
-             "each between DequantizeLinear and QuantizeLinear")
+SUPPORTED = ("conv2d, depthwise conv2d (groups = channels), dense (Gemm / MatMul with constant weights), matmul of two "
+             "activations, add / sub / mul of two tensors of one shape or of a tensor and a constant, chains of "
+             "elementwise float operators with scalar constants (erf, tanh, sigmoid, exp, sqrt, GELU, +, -, *, /, "
+             "pow), softmax, layer-norm, max / average pooling, mean, reshape / flatten / squeeze / unsqueeze, "
+             "transpose, gather with a constant index, slice, requantize and ReLU, each between DequantizeLinear and "
+             "QuantizeLinear")
 
 
 def _bindings(expr) -> list:
@@ -44,8 +47,8 @@ class _Selection:
         self.layers: list[Layer] = []
         self.tensors: dict = {}          # Relax var of main -> Tensor
 
-    def new_tensor(self, shape, q) -> Tensor:
-        return Tensor("", tuple(shape), q)
+    def new_tensor(self, shape, q, perm=None) -> Tensor:
+        return Tensor("", tuple(shape), q, perm=perm)
 
     def region(self, func, args: list[Tensor]):
         """Lower a Codegen="edge" function; its result as a Tensor (or a tuple of them)."""
@@ -69,7 +72,7 @@ class _Selection:
         pattern = BY_NAME[str(func.attrs["Composite"])]
         matched = pattern.pattern.extract_matched_expr(func.body.body, relax.analysis.get_var2val(func))
         exprs = {k: matched[p] for k, p in pattern.annotations.items() if p in matched}
-        m = Match(pattern.name, exprs, dict(zip(func.params, args)), self.isa, self.new_tensor, self.sparse)
+        m = Match(pattern.name, exprs, dict(zip(func.params, args)), self.isa, self.new_tensor, self.sparse, func)
         for layer in pattern.lower(m):
             layer.name = f"{layer.op}_{len(self.layers)}"
             layer.output.name = layer.output.name or layer.name
@@ -100,7 +103,8 @@ def select_layers(mod, isa: str, sparse: bool = True) -> tuple[Tensor, Tensor, l
         elif isinstance(v, relax.Call) and v.op.same_as(DEQUANTIZE) and b.var.same_as(result) and \
                 v.args[0] in sel.tensors:
             stored = sel.tensors[v.args[0]]
-            output = Tensor("output", stored.shape, qparams_of(v.args[1], v.args[2], "the model's output"), base=stored)
+            output = Tensor("output", stored.shape, qparams_of(v.args[1], v.args[2], "the model's output"), base=stored,
+                            perm=stored.order)
         else:
             leftovers.append(v)
     if leftovers:

@@ -2,11 +2,13 @@
 or more kernel calls (`Layer`s) with their constant data: weights in the kernels' layouts, biases with the
 input zero point folded in, fixed-point requantization parameters (quant.py).
 
-Kernels (firmware/include/nn_i8.h, nn_glue_i8.h): conv2d, depthwise and FC on the dense kernels (`_xedge`, the
-SIMD variants; `_ref`, plain C, with --isa base); conv2d and FC whose weights follow an N:M pattern on the sparse
-kernels (`_nm_i8_sw`, `_nm_i8_xdec`) when the measured speedups say so (sparsity.py); the glue kernels in plain C."""
+Kernels (firmware/include/nn_i8.h, nn_glue_i8.h, nn_transformer_i8.h): conv2d, depthwise and FC on the dense
+kernels (`_xedge`, the SIMD variants; `_ref`, plain C, with --isa base); conv2d and FC whose weights follow an N:M
+pattern on the sparse kernels (`_nm_i8_sw`, `_nm_i8_xdec`) when the measured speedups say so (sparsity.py); the
+glue kernels in plain C. Data movement and storage orders: layout.py; the transformer operators: transformer.py."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,7 +16,8 @@ import numpy as np
 
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.lowering import quant, sparsity
-from edge_sdk.lowering.program import Data, In, Layer, Out, Scratch, Struct, Tensor
+from edge_sdk.lowering.layout import constant_in_order, in_order, rescale
+from edge_sdk.lowering.program import HWC, Data, In, Layer, Out, Scratch, Struct, Tensor, row_major
 from edge_sdk.lowering.quant import QParams
 from riscv_ext import nm_format
 
@@ -35,13 +38,18 @@ def _row_stride(k: int) -> int:
     return -(-k // 4) * 4
 
 
+def storage_shift(dtype) -> int:
+    """What the firmware subtracts from values of a QDQ type to store them as int8 (uint8: 128)."""
+    return 128 if dtype == np.uint8 else 0
+
+
 def qparams_of(scale, zero_point, what: str) -> QParams:
     s, z = _const(scale), _const(zero_point)
     if s.size != 1 or z.size != 1:
         raise EdgeSdkError(f"{what} is quantized per channel; the kernels take one scale per activation tensor")
     if z.dtype not in (np.int8, np.uint8):
         raise EdgeSdkError(f"{what} is quantized to {z.dtype}; the kernels compute in int8 (int8 or uint8 QDQ)")
-    return QParams(float(s.reshape(())), int(z.reshape(())) - (128 if z.dtype == np.uint8 else 0))
+    return QParams(float(s.reshape(())), int(z.reshape(())) - storage_shift(z.dtype))
 
 
 @dataclass
@@ -51,14 +59,25 @@ class Match:
     exprs: dict                          # annotation name -> matched Relax expression
     tensors: dict                        # the composite function's parameters -> Tensor
     isa: str
-    new_tensor: Callable[[tuple[int, ...], QParams], Tensor]
+    new_tensor: Callable[..., Tensor]    # (shape, qparams, storage order = the default) -> a new tensor
     sparse: bool = True                  # N:M sparse kernels allowed
+    function: object = None              # the composite Relax function
     _output: Tensor | None = None
 
     def input(self, key: str) -> tuple[Tensor, QParams]:
         """The tensor read through the annotated dequantize, and the quantization that dequantize gives it."""
         dq = self.exprs[key]
         return self.tensors[dq.args[0]], qparams_of(dq.args[1], dq.args[2], f"the input of {self.pattern}")
+
+    def is_constant(self, key: str) -> bool:
+        return self.exprs[key].args[0] not in self.tensors
+
+    def constant(self, key: str) -> tuple[np.ndarray, QParams]:
+        """The int8 values (as stored: uint8 ones minus 128) and quantization of an annotated dequantized constant."""
+        dq = self.exprs[key]
+        values = _const(dq.args[0])
+        return (values.astype(np.int64) - storage_shift(values.dtype)).astype(np.int8), \
+            qparams_of(dq.args[1], dq.args[2], f"a constant operand of {self.pattern}")
 
     def output(self) -> Tensor:
         """The pattern's result tensor (one per match: every call returns the same)."""
@@ -198,6 +217,7 @@ def conv2d_scratch_bytes(k: int, cout: int) -> int:
 def _conv(m: Match, depthwise: bool) -> list[Layer]:
     a = m.exprs["op"].attrs
     x, xq = m.input("input")
+    moved, x = in_order(m, x, HWC)
     out = m.output()
     if a.data_layout != "NCHW" or a.kernel_layout != "OIHW" or x.shape[0] != 1:
         raise EdgeSdkError(f"conv2d of input {x.shape} ({a.data_layout}, {a.kernel_layout}): the kernels take one "
@@ -211,6 +231,7 @@ def _conv(m: Match, depthwise: bool) -> list[Layer]:
     cout, _, kh, kw = w.shape
     cin = x.shape[1]
     pre, x_in, pad = _padded_input(m, x, xq, tuple(int(p) for p in a.padding))
+    pre = moved + pre
     h, wd, ho, wo = x_in.shape[2], x_in.shape[3], out.shape[2], out.shape[3]
     shape = Struct("conv_shape_t", (h, wd, cin, cout, kh, kw, sh, pad))
     if not depthwise:
@@ -236,10 +257,9 @@ def depthwise_conv2d(m: Match) -> list[Layer]:
 def dense(m: Match) -> list[Layer]:
     """y = x W^T + b over the last axis of x: FC for one row, the conv2d kernel (1x1 over M pixels) for M rows."""
     x, xq = m.input("input")
+    pre, x = in_order(m, x, row_major(len(x.shape)))
     out = m.output()
-    if x.hwc:
-        raise EdgeSdkError(f"matmul of a 4-D tensor {x.shape} with constant weights: the kernels take 2-D or 3-D "
-                           "inputs (a 4-D one is stored HWC); flatten it first")
+    out.perm = row_major(len(out.shape))
     transposed = "transpose" in m.exprs        # Gemm with transB: weights stored (N, K)
     w, w_scales = m.weights("weight", channel_axis=0 if transposed else 1)
     rows = w if transposed else w.T
@@ -249,35 +269,78 @@ def dense(m: Match) -> list[Layer]:
     m_rows = x.nbytes // k
     if m_rows > 1:
         shape = Struct("conv_shape_t", (m_rows, 1, k, cout, 1, 1, 1, 0))
-        return [_conv2d_layer("dense", m, x, out, shape, rows, w_scales, xq, f"{k} -> {cout} x {m_rows} rows",
-                              m_rows * k * cout)]
+        return pre + [_conv2d_layer("dense", m, x, out, shape, rows, w_scales, xq, f"{k} -> {cout} x {m_rows} rows",
+                                    m_rows * k * cout)]
     sparse = _sparse_layer(m, "fc", "dense", x, out, rows, w_scales, xq, None, f"{k} -> {cout}", k * cout)
     if sparse:
-        return [sparse]
+        return pre + [sparse]
     data, q, stride = _weight_data(m, rows, w_scales, xq, out)
-    return [Layer("", "dense", "dense", _dense_kernel("fc_i8", m.isa), (In(0), Data("weights"), stride, Out(), k, cout, q),
-                  [x], out, about=f"{k} -> {cout}", data=data, macs=k * cout)]
+    return pre + [Layer("", "dense", "dense", _dense_kernel("fc_i8", m.isa),
+                        (In(0), Data("weights"), stride, Out(), k, cout, q), [x], out, about=f"{k} -> {cout}",
+                        data=data, macs=k * cout)]
 
 
-def _rescale(in_q: QParams, out: Tensor, act: tuple[int, int]) -> Struct:
-    """channel_quant_t taking an int8 value of in_q to out's quantization (bias = -in_zp)."""
-    mult, shift = quant.multiplier(in_q.scale / out.q.scale)   # a ratio of 1: 2^30, 30 (exact identity)
-    return Struct("channel_quant_t", (-in_q.zero_point, mult, shift, out.q.zero_point, *act))
+def _operands(m: Match) -> tuple[tuple[Tensor, QParams], tuple, bool]:
+    """The operands of an elementwise binary operator: (an activation and its quantization, the other operand (a
+    Tensor, or the stored int8 values of a constant) and its quantization, whether the two were swapped to put
+    the activation first)."""
+    if m.is_constant("lhs"):
+        return m.input("rhs"), m.constant("lhs"), True
+    return m.input("lhs"), m.constant("rhs") if m.is_constant("rhs") else m.input("rhs"), False
+
+
+def _second_operand(m: Match, op: str, a: Tensor, b, out: Tensor) -> tuple[list[Layer], object, int, dict, list]:
+    """The second operand of an elementwise layer on a: an activation of a's shape in a's storage order, or a
+    constant broadcast to a's shape, as its shortest repeating period in a's order. Returns the layers that put
+    it there, the kernel argument, the period (= the element count for an activation), the constant data and
+    the layer's inputs."""
+    out.perm = a.order
+    if a.shape != out.shape:
+        raise EdgeSdkError(f"{op} of {a.shape} with {b.shape}: the result {out.shape} broadcasts the activation; the "
+                           "kernels broadcast only constant operands")
+    if isinstance(b, np.ndarray):
+        values, period = constant_in_order(b, out)
+        return [], Data("operand"), period, {"operand": values}, [a]
+    if b.shape != a.shape:
+        raise EdgeSdkError(f"{op} of {a.shape} and {b.shape}: the kernels take two activations of the same shape "
+                           "(they broadcast only constant operands)")
+    pre, b = in_order(m, b, a.order)
+    return pre, In(1), out.nbytes, {}, [a, b]
 
 
 def add(m: Match) -> list[Layer]:
-    (a, aq), (b, bq) = m.input("lhs"), m.input("rhs")
+    """Add / Sub of two activations (add_i8) or of an activation and a constant (add_bcast_i8): each operand
+    scaled by its own multiplier, one rounding (add_quant_t); Sub negates the right-hand operand's multiplier."""
+    (a, aq), (b, bq), swapped = _operands(m)
     out = m.output()
-    if a.shape != b.shape or a.shape != out.shape:
-        raise EdgeSdkError(f"add of {a.shape} and {b.shape}: the add kernel takes two tensors of the same shape "
-                           "(no broadcasting yet)")
+    op = "subtract" if m.exprs["op"].op.name == "relax.subtract" else "add"
+    sign_lhs, sign_rhs = 1, (-1 if op == "subtract" else 1)
     ma, mb = aq.scale / out.q.scale, bq.scale / out.q.scale
     _, shift = quant.multiplier(max(ma, mb))
-    mult_a, mult_b = (int(round(v * 2.0 ** shift)) for v in (ma, mb))
+    sign_a, sign_b = (sign_rhs, sign_lhs) if swapped else (sign_lhs, sign_rhs)
+    mult_a, mult_b = int(round(sign_a * ma * 2.0 ** shift)), int(round(sign_b * mb * 2.0 ** shift))
     q = Struct("add_quant_t", (aq.zero_point, bq.zero_point, mult_a, mult_b, shift, out.q.zero_point,
                                *m.activation_range(out.q)))
-    return [Layer("", "add", "glue", "add_i8", (In(0), In(1), Out(), out.nbytes, q), [a, b], out,
-                  about=f"{out.nbytes} elements")]
+    pre, operand, period, data, inputs = _second_operand(m, op, a, b, out)
+    if isinstance(operand, In):
+        return pre + [Layer("", op, "glue", "add_i8", (In(0), In(1), Out(), out.nbytes, q), inputs, out,
+                            about=f"{out.nbytes} elements")]
+    return [Layer("", op, "glue", "add_bcast_i8", (In(0), operand, Out(), out.nbytes, period, q), inputs, out,
+                  about=f"{out.nbytes} elements, a constant of {period}", data=data)]
+
+
+def multiply(m: Match) -> list[Layer]:
+    """Mul of two activations or of an activation and a constant tensor (mul_i8): the exact product of the two
+    zero-point-corrected int8 values, requantized once with s_a * s_b / s_out (a scalar constant factor is a
+    lookup table instead: transformer.elementwise)."""
+    (a, aq), (b, bq), _ = _operands(m)
+    out = m.output()
+    mult, shift = quant.multiplier(aq.scale * bq.scale / out.q.scale)
+    q = Struct("mul_quant_t", (aq.zero_point, bq.zero_point, mult, shift, out.q.zero_point, *m.activation_range(out.q)))
+    pre, operand, period, data, inputs = _second_operand(m, "multiply", a, b, out)
+    return pre + [Layer("", "multiply", "glue", "mul_i8", (In(0), operand, Out(), out.nbytes, period, q), inputs, out,
+                        about=f"{out.nbytes} elements" + ("" if period == out.nbytes else f", a constant of {period}"),
+                        data=data)]
 
 
 def _pool_shape(x: Tensor, out: Tensor, attrs, what: str) -> Struct:
@@ -294,26 +357,27 @@ def _pool_shape(x: Tensor, out: Tensor, attrs, what: str) -> Struct:
 
 def max_pool2d(m: Match) -> list[Layer]:
     x, xq = m.input("input")
+    pre, x = in_order(m, x, HWC)
     out = m.output()
     shape = _pool_shape(x, out, m.exprs["op"].attrs, "max_pool2d")
     h, w, c, kh, kw, sh = shape.fields[:6]
-    return [Layer("", "max_pool2d", "glue", "maxpool2d_i8",
-                  (In(0), Out(), shape, _rescale(xq, out, m.activation_range(out.q))), [x], out,
-                  about=f"{kh}x{kw}/{sh}, {c} channels, {h}x{w} -> {out.shape[2]}x{out.shape[3]}")]
+    return pre + [Layer("", "max_pool2d", "glue", "maxpool2d_i8",
+                        (In(0), Out(), shape, rescale(xq, out, m.activation_range(out.q))), [x], out,
+                        about=f"{kh}x{kw}/{sh}, {c} channels, {h}x{w} -> {out.shape[2]}x{out.shape[3]}")]
 
 
-def _avg_pool(x: Tensor, xq: QParams, out: Tensor, shape: Struct, per_count: bool, act) -> Layer:
-    h, w, c, kh, kw, sh = shape.fields[:6]
+def _avg_pool(x: Tensor, xq: QParams, out: Tensor, shape: Struct, per_count: bool, act, about: str) -> Layer:
+    kh, kw = shape.fields[3:5]
     counts = np.arange(1, kh * kw + 1) if per_count else np.array([kh * kw])
     mult, shift = quant.multipliers(xq.scale / (out.q.scale * counts))
     q = Struct("avgpool_quant_t", (Data("mult"), Data("shift"), xq.zero_point, out.q.zero_point, *act, int(per_count)))
-    return Layer("", "avg_pool2d", "glue", "avgpool2d_i8", (In(0), Out(), shape, q), [x], out,
-                 about=f"{kh}x{kw}/{sh}, {c} channels, {h}x{w} -> {shape.fields[9]}x{shape.fields[10]}",
+    return Layer("", "avg_pool2d", "glue", "avgpool2d_i8", (In(0), Out(), shape, q), [x], out, about=about,
                  data={"mult": mult, "shift": shift})
 
 
 def avg_pool2d(m: Match) -> list[Layer]:
     x, xq = m.input("input")
+    pre, x = in_order(m, x, HWC)
     out = m.output()
     attrs = m.exprs["op"].attrs
     if attrs.ceil_mode and attrs.count_include_pad:
@@ -321,48 +385,41 @@ def avg_pool2d(m: Match) -> list[Layer]:
     shape = _pool_shape(x, out, attrs, "avg_pool2d")
     partial_windows = any(int(p) for p in attrs.padding) or bool(attrs.ceil_mode)
     per_count = partial_windows and not attrs.count_include_pad
-    return [_avg_pool(x, xq, out, shape, per_count, m.activation_range(out.q))]
+    h, w, c, kh, kw, sh = shape.fields[:6]
+    return pre + [_avg_pool(x, xq, out, shape, per_count, m.activation_range(out.q),
+                            f"{kh}x{kw}/{sh}, {c} channels, {h}x{w} -> {shape.fields[9]}x{shape.fields[10]}")]
 
 
-def global_avg_pool2d(m: Match) -> list[Layer]:
-    """mean over H and W (GlobalAveragePool, ReduceMean): an average pool whose window is the image."""
+def mean(m: Match) -> list[Layer]:
+    """ReduceMean / GlobalAveragePool: an average pool whose window is the reduced axes, their elements one
+    contiguous run in storage and every other axis outside them (the pool's channels, innermost); an input in
+    another order is first copied into one."""
     x, xq = m.input("input")
     out = m.output()
-    _, c, h, w = x.shape
-    shape = Struct("pool_shape_t", (h, w, c, h, w, 1, 1, 0, 0, 1, 1))
-    return [_avg_pool(x, xq, out, shape, False, m.activation_range(out.q))]
+    op = m.exprs["op"]
+    rank = len(x.shape)
+    axes = sorted({int(a) % rank for a in op.attrs.axis}) if op.attrs.axis is not None else list(range(rank))
+    kept = [a for a in x.order if a not in axes]
+    reduced_first = [a in axes for a in x.order if x.shape[a] > 1]
+    pre = []
+    if reduced_first != sorted(reduced_first, reverse=True):   # not: the reduced run, then the kept axes
+        pre, x = in_order(m, x, tuple(axes + kept))
+    if op.attrs.keepdims:
+        out.perm = tuple(axes + kept)
+    else:
+        out.perm = tuple(sorted(kept).index(a) for a in kept)
+    window = math.prod(x.shape[a] for a in axes)
+    channels = out.nbytes
+    shape = Struct("pool_shape_t", (window, 1, channels, window, 1, 1, 1, 0, 0, 1, 1))
+    return pre + [_avg_pool(x, xq, out, shape, False, m.activation_range(out.q),
+                            f"mean of {window} over axes {axes} of {x.shape}, {channels} channels")]
 
 
 def requantize(m: Match) -> list[Layer]:
     """A change of scale or zero point, ReLU (QuantizeLinear(Relu(DequantizeLinear)))."""
     x, xq = m.input("input")
     out = m.output()
+    out.perm = x.order
     return [Layer("", "requantize", "glue", "requantize_i8",
-                  (In(0), Out(), out.nbytes, _rescale(xq, out, m.activation_range(out.q))), [x], out,
+                  (In(0), Out(), out.nbytes, rescale(xq, out, m.activation_range(out.q))), [x], out,
                   about=f"{out.nbytes} elements")]
-
-
-def reshape(m: Match) -> list[Layer]:
-    """Reshape / Flatten: no data moves unless the HWC storage order and the logical order differ on either
-    side (then a transpose), or the quantization changes or a ReLU follows (then a requantize)."""
-    x, xq = m.input("input")
-    out = m.output()
-    steps = []   # (op, function, arguments after In, Out; about; shape of the result)
-    if x.hwc_moves_data:
-        _, c, h, w = x.shape
-        steps.append(("transpose", "transpose_i8", (h * w, c), f"HWC {h}x{w}x{c} -> CHW", (x.nbytes,)))
-    if out.hwc_moves_data:
-        _, c, h, w = out.shape
-        steps.append(("transpose", "transpose_i8", (c, h * w), f"CHW -> HWC {h}x{w}x{c}", out.shape))
-    if xq != out.q or "relu" in m.exprs:
-        steps.append(("requantize", "requantize_i8", (out.nbytes, _rescale(xq, out, m.activation_range(out.q))),
-                      f"{out.nbytes} elements", out.shape))
-    if not steps:
-        out.base = x        # nothing moves: the output is a view of the input's bytes
-        return []
-    layers, current = [], x
-    for k, (op, function, args, about, shape) in enumerate(steps):
-        target = out if k == len(steps) - 1 else m.new_tensor(shape, xq)
-        layers.append(Layer("", op, "glue", function, (In(0), Out(), *args), [current], target, about=about))
-        current = target
-    return layers

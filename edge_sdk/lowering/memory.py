@@ -39,7 +39,7 @@ class Plan:
     peak_live_bytes: int
 
     def offset(self, t: Tensor) -> int:
-        return self.tensor_buffer[id(t.buffer)].offset
+        return self.tensor_buffer[id(t.buffer)].offset + t.storage_offset
 
 
 def plan(source: Tensor, output: Tensor, layers: list[Layer]) -> Plan:

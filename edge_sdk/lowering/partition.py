@@ -1,4 +1,6 @@
-"""Partitioning of the Relax module, as TVM passes: first one DequantizeLinear per consumer of an int8 tensor
+"""Partitioning of the Relax module, as TVM passes: first the constant sub-expressions folded (quantized
+constants, shape arithmetic: evaluate.FoldConstants), then one DequantizeLinear per consumer of an int8 tensor
+or constant
 (what onnxruntime's DedicatedQDQPair option writes), so a tensor read by two layers (a residual branch) is
 dequantized inside each layer's pattern; then FuseOpsByPattern with the pattern table and
 MergeCompositeFunctions, which gathers the composite functions into functions marked Codegen="edge"."""
@@ -6,8 +8,9 @@ from __future__ import annotations
 
 import tvm
 from tvm import relax
-from tvm.ir import Constant, Op
+from tvm.ir import Op
 
+from edge_sdk.lowering.evaluate import FoldConstants
 from edge_sdk.lowering.patterns import fusion_patterns
 
 DEQUANTIZE = Op.get("relax.dequantize")
@@ -24,7 +27,7 @@ class _DedicatedDequantize(relax.PyExprMutator):
 
     def _dedicated(self, arg):
         value = self.lookup_binding(arg) if isinstance(arg, relax.Var) else None
-        if isinstance(value, relax.Call) and value.op.same_as(DEQUANTIZE) and not isinstance(value.args[0], Constant):
+        if isinstance(value, relax.Call) and value.op.same_as(DEQUANTIZE):
             return self.builder_.emit(relax.Call(value.op, value.args, value.attrs))
         return arg
 
@@ -44,6 +47,8 @@ class DedicatedDequantize:
 def partition(mod):
     """The module with every matched pattern a composite function inside Codegen="edge" functions."""
     return tvm.transform.Sequential([
+        FoldConstants(),
+        relax.transform.CanonicalizeBindings(),
         DedicatedDequantize(),
         relax.transform.DeadCodeElimination(["main"]),
         relax.transform.FuseOpsByPattern(fusion_patterns(), bind_constants=True, annotate_codegen=False),

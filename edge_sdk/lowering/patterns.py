@@ -4,19 +4,25 @@ the kernel selection that lowers it (layers.py). Registered once with TVM's `reg
 prefix "edge"; `FuseOpsByPattern` + `MergeCompositeFunctions` (partition.py) turn every match into a composite
 function `edge.<op>` whose parameters and result are int8 tensors.
 
-ONNX_OPS is what the frontend accepts: the ONNX operators these patterns are made of."""
+ONNX_OPS is what the frontend accepts: the ONNX operators these patterns are made of (INTEGER_ONLY_OPS of them
+only on integer tensors)."""
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tvm.relax.backend.pattern_registry import get_patterns_with_prefix, register_patterns
 from tvm.relax.backend.utils import has_leaking_intermediate_variables
+from tvm import relax
+from tvm.ir import Constant
 from tvm.relax.dpl.pattern import DFPattern, is_const, is_op, wildcard
 
-from edge_sdk.lowering import layers
+from edge_sdk.lowering import evaluate, layers, layout, transformer
 
 PREFIX = "edge"
+ELEMENTWISE_DEPTH = 6      # the longest chain of float elementwise operators one lookup table replaces
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,8 @@ class KernelPattern:
     annotations: dict[str, DFPattern]
     lower: Callable[[layers.Match], list]
     onnx_ops: tuple[str, ...]
-    accepts: Callable[[dict], bool] = field(default=lambda exprs: True)   # on the annotated expressions
+    # on the annotated expressions and the values of all bindings the match covers
+    accepts: Callable[[dict, list], bool] = field(default=lambda exprs, values: True)
 
 
 def _dq(x: DFPattern) -> DFPattern:
@@ -35,6 +42,14 @@ def _dq(x: DFPattern) -> DFPattern:
 
 def _q(x: DFPattern) -> DFPattern:
     return is_op("relax.quantize")(x, is_const(), is_const())
+
+
+def _constant() -> DFPattern:
+    return is_const() | _dq(is_const())
+
+
+def _any_op(names) -> DFPattern:
+    return functools.reduce(operator.or_, (is_op(n) for n in names))
 
 
 def _with_relu(core: DFPattern, ann: dict) -> DFPattern:
@@ -51,7 +66,7 @@ def _conv(name: str, lower, accepts) -> KernelPattern:
     return KernelPattern(name, ann["root"], ann, lower, ("Conv", "Relu"), accepts)
 
 
-def _is_depthwise(exprs: dict) -> bool:
+def _is_depthwise(exprs: dict, values: list) -> bool:
     conv = exprs["op"]
     channels = layers.shape_of(conv.args[0])[1]
     return conv.attrs.groups == channels == layers.shape_of(conv)[1] > 1
@@ -66,25 +81,62 @@ def _dense() -> KernelPattern:
     return KernelPattern("edge.dense", ann["root"], ann, layers.dense, ("Gemm", "MatMul", "Relu"))
 
 
-def _add() -> KernelPattern:
+def _activations(*keys: str):
+    """accepts: the annotated dequantizes read activations, not constants."""
+    return lambda exprs, values: not any(isinstance(exprs[k].args[0], Constant) for k in keys)
+
+
+def _matmul() -> KernelPattern:
+    """MatMul of two activations (attention: Q K^T, P V); constant weights are edge.dense's."""
     ann = {"lhs": _dq(wildcard()), "rhs": _dq(wildcard())}
-    ann["root"] = _q(_with_relu(is_op("relax.add")(ann["lhs"], ann["rhs"]), ann))
-    return KernelPattern("edge.add", ann["root"], ann, layers.add, ("Add", "Relu"))
+    ann["root"] = _q(is_op("relax.matmul")(ann["lhs"], ann["rhs"]))
+    return KernelPattern("edge.matmul", ann["root"], ann, transformer.matmul, ("MatMul",), _activations("lhs", "rhs"))
 
 
-def _unary(name: str, op: str, lower, onnx_ops: tuple[str, ...], accepts=lambda exprs: True,
-           attributes: int = 0) -> KernelPattern:
+def _scalar_constants(exprs: dict, values: list) -> bool:
+    """Every constant the match reads is a scalar (so each output element is a function of one input element)."""
+    return all(a.value.numpy().size == 1 for v in values if isinstance(v, relax.Call)
+               for a in v.args if isinstance(a, Constant))
+
+
+def _elementwise() -> KernelPattern:
+    """QuantizeLinear(f_n(...f_1(DequantizeLinear(x)))) for up to ELEMENTWISE_DEPTH float elementwise operators,
+    each of the island's tensor and scalar constants (GELU's Div -> Erf; Add 1; Mul 0.5; Tanh; Sigmoid)."""
+    ann = {"input": _dq(wildcard())}
+    unary, binary = _any_op(evaluate.UNARY), _any_op(evaluate.BINARY)
+    chains, chain = [], ann["input"]
+    for _ in range(ELEMENTWISE_DEPTH):
+        chain = unary(chain) | binary(chain, _constant()) | binary(_constant(), chain)
+        chains.append(chain)
+    ann["root"] = _q(functools.reduce(operator.or_, chains))
+    return KernelPattern("edge.elementwise", ann["root"], ann, transformer.elementwise,
+                         ("Erf", "Tanh", "Sigmoid", "Exp", "Sqrt", "Neg", "Abs", "Gelu", "Add", "Sub", "Mul", "Div",
+                          "Pow"), _scalar_constants)
+
+
+def _binary(name: str, ops: tuple[str, ...], lower, onnx_ops: tuple[str, ...]) -> KernelPattern:
+    """An elementwise operator of two tensors (an activation and an activation or constant), [ReLU]."""
+    ann = {"lhs": _dq(wildcard()), "rhs": _dq(wildcard())}
+    ann["op"] = _any_op(ops)(ann["lhs"], ann["rhs"])
+    ann["root"] = _q(_with_relu(ann["op"], ann))
+    return KernelPattern(name, ann["root"], ann, lower, (*onnx_ops, "Relu"),
+                         lambda exprs, values: not (isinstance(exprs["lhs"].args[0], Constant)
+                                                    and isinstance(exprs["rhs"].args[0], Constant)))
+
+
+def _layer_norm() -> KernelPattern:
+    ann = {"input": _dq(wildcard()), "gamma": _constant(), "beta": _constant()}
+    ann["op"] = is_op("relax.nn.layer_norm")(ann["input"], ann["gamma"], ann["beta"])
+    ann["root"] = _q(ann["op"])
+    return KernelPattern("edge.layer_norm", ann["root"], ann, transformer.layer_norm, ("LayerNormalization",))
+
+
+def _unary(name: str, ops: tuple[str, ...], lower, onnx_ops: tuple[str, ...], attributes: int = 0) -> KernelPattern:
     """QuantizeLinear([ReLU](op(DequantizeLinear(x)))) for an op of one tensor and `attributes` other arguments."""
     ann = {"input": _dq(wildcard())}
-    ann["op"] = is_op(op)(ann["input"], *(wildcard() for _ in range(attributes)))
+    ann["op"] = _any_op(ops)(ann["input"], *(wildcard() for _ in range(attributes)))
     ann["root"] = _q(_with_relu(ann["op"], ann))
-    return KernelPattern(name, ann["root"], ann, lower, onnx_ops, accepts)
-
-
-def _is_spatial_mean(exprs: dict) -> bool:
-    mean = exprs["op"]
-    rank = len(layers.shape_of(mean.args[0]))
-    return rank == 4 and sorted(int(a) % rank for a in mean.attrs.axis) == [2, 3]
+    return KernelPattern(name, ann["root"], ann, lower, onnx_ops)
 
 
 def _requantize() -> KernelPattern:
@@ -94,26 +146,40 @@ def _requantize() -> KernelPattern:
 
 
 TABLE = (
-    _conv("edge.conv2d", layers.conv2d, lambda exprs: exprs["op"].attrs.groups == 1),
+    _conv("edge.conv2d", layers.conv2d, lambda exprs, values: exprs["op"].attrs.groups == 1),
     _conv("edge.depthwise_conv2d", layers.depthwise_conv2d, _is_depthwise),
     _dense(),
-    _add(),
-    _unary("edge.max_pool2d", "relax.nn.max_pool2d", layers.max_pool2d, ("MaxPool",)),
-    _unary("edge.avg_pool2d", "relax.nn.avg_pool2d", layers.avg_pool2d, ("AveragePool",)),
-    _unary("edge.global_avg_pool2d", "relax.mean", layers.global_avg_pool2d, ("GlobalAveragePool", "ReduceMean"),
-           _is_spatial_mean),
-    _unary("edge.reshape", "relax.reshape", layers.reshape, ("Reshape", "Flatten"), attributes=1),
+    _matmul(),
+    _elementwise(),
+    _binary("edge.add", ("relax.add", "relax.subtract"), layers.add, ("Add", "Sub")),
+    _binary("edge.multiply", ("relax.multiply",), layers.multiply, ("Mul",)),
+    _layer_norm(),
+    _unary("edge.softmax", ("relax.nn.softmax",), transformer.softmax, ("Softmax",)),
+    _unary("edge.max_pool2d", ("relax.nn.max_pool2d",), layers.max_pool2d, ("MaxPool",)),
+    _unary("edge.avg_pool2d", ("relax.nn.avg_pool2d",), layers.avg_pool2d, ("AveragePool",)),
+    _unary("edge.mean", ("relax.mean",), layers.mean, ("GlobalAveragePool", "ReduceMean")),
+    _unary("edge.reshape", ("relax.reshape",), layout.reshape, ("Reshape", "Flatten"), attributes=1),
+    _unary("edge.squeeze", ("relax.squeeze", "relax.expand_dims"), layout.reshape, ("Squeeze", "Unsqueeze")),
+    _unary("edge.permute_dims", ("relax.permute_dims",), layout.permute_dims, ("Transpose",)),
+    _unary("edge.take", ("relax.take",), layout.take, ("Gather",), attributes=1),
+    _unary("edge.strided_slice", ("relax.strided_slice",), layout.strided_slice, ("Slice",), attributes=4),
     _requantize(),
 )
 BY_NAME = {p.name: p for p in TABLE}
-ONNX_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "Constant", "Clip"}.union(*(p.onnx_ops for p in TABLE)))
+ONNX_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "Constant", "Clip", "Shape", "Concat"}
+                     .union(*(p.onnx_ops for p in TABLE)))
 # Clip: quantize_static folds a Clip after a quantized op into the output's range, as it does ReLU.
+# Shape, Concat: shape arithmetic (of tensors of static shape, e.g. a reshape's target), which TVM's importer and
+# evaluate.FoldConstants compute at compile time. A Concat of float tensors (activations: a class token put before
+# the patches) has no kernel: the frontend names its node (INTEGER_ONLY_OPS).
+INTEGER_ONLY_OPS = frozenset({"Concat"})
 
 
 def _check(pattern: KernelPattern):
     def check(context) -> bool:
         exprs = {k: context.annotated_expr[k] for k in context.annotated_expr}
-        return not has_leaking_intermediate_variables(context) and pattern.accepts(exprs)
+        values = list(context.matched_bindings.values())
+        return not has_leaking_intermediate_variables(context) and pattern.accepts(exprs, values)
     return check
 
 

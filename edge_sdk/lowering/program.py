@@ -1,8 +1,10 @@
 """What the lowering produces: int8 tensors, layers (one kernel call each, with their constant data) and the
 program (layers in execution order, the model's input and output, the memory plan).
 
-Storage: a 4-D tensor (N = 1, logical NCHW as in ONNX) is stored HWC, channels fastest, as the kernels read
-it; every other tensor is stored in its logical row-major order."""
+Storage: a tensor is dense in some order of its logical axes (`Tensor.order`, outermost first): by default a
+4-D tensor (N = 1, logical NCHW as in ONNX) is stored HWC, channels fastest, as the conv kernels read it, and
+every other tensor row-major; a transpose, or a reshape that keeps the bytes in place, gives a tensor another
+order without moving data (a view: the bytes of `base`, from `offset` on)."""
 from __future__ import annotations
 
 import math
@@ -17,12 +19,21 @@ if TYPE_CHECKING:
     from edge_sdk.lowering.memory import Plan
 
 
+HWC = (0, 2, 3, 1)                # the storage order of an NCHW image stored HWC
+
+
+def row_major(rank: int) -> tuple[int, ...]:
+    return tuple(range(rank))
+
+
 @dataclass(eq=False)
 class Tensor:
     name: str
     shape: tuple[int, ...]        # logical (ONNX) shape
     q: QParams
-    base: Tensor | None = None    # a view: the same bytes as `base` (a reshape that moves no data)
+    base: Tensor | None = None    # a view: bytes of `base` (a transpose or reshape that moves no data, a slice)
+    perm: tuple[int, ...] | None = None   # the storage order of the logical axes; None: HWC for 4-D, else row-major
+    offset: int = 0               # a view's first byte within its base
 
     @property
     def nbytes(self) -> int:
@@ -33,24 +44,31 @@ class Tensor:
         return self if self.base is None else self.base.buffer
 
     @property
-    def hwc(self) -> bool:
-        return len(self.shape) == 4
+    def storage_offset(self) -> int:
+        """The first byte of the tensor within its buffer."""
+        return self.offset + (0 if self.base is None else self.base.storage_offset)
 
     @property
-    def hwc_moves_data(self) -> bool:
-        """True when the HWC storage order differs from the logical order (more than one channel and pixel)."""
-        return self.hwc and self.shape[1] > 1 and self.shape[2] * self.shape[3] > 1
+    def order(self) -> tuple[int, ...]:
+        if self.perm is not None:
+            return self.perm
+        return HWC if len(self.shape) == 4 else row_major(len(self.shape))
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """The distance in bytes between neighbours along each logical axis."""
+        strides, step = [0] * len(self.shape), 1
+        for axis in reversed(self.order):
+            strides[axis], step = step, step * self.shape[axis]
+        return tuple(strides)
 
     def to_storage(self, logical: np.ndarray) -> np.ndarray:
         """An array of the logical shape in storage order (flat)."""
-        return (logical.transpose(0, 2, 3, 1) if self.hwc else logical).reshape(-1)
+        return logical.transpose(self.order).reshape(-1)
 
     def from_storage(self, flat: np.ndarray) -> np.ndarray:
         """Bytes in storage order as an array of the logical shape."""
-        if self.hwc:
-            n, c, h, w = self.shape
-            return flat.reshape(n, h, w, c).transpose(0, 3, 1, 2)
-        return flat.reshape(self.shape)
+        return flat.reshape([self.shape[a] for a in self.order]).transpose(np.argsort(self.order))
 
 
 # Arguments of a kernel call, rendered by the C generator.

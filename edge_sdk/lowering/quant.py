@@ -22,6 +22,33 @@ from edge_sdk.errors import EdgeSdkError
 INT8_MIN, INT8_MAX = -128, 127
 
 
+def _along(values: np.ndarray, ndim: int, axis: int | None) -> np.ndarray:
+    """Per-axis quantization parameters shaped to broadcast along `axis` of an ndim-D tensor (scalars as they are)."""
+    values = np.asarray(values)
+    if values.size == 1 or axis is None:
+        return values.reshape(())
+    shape = [1] * ndim
+    shape[axis % ndim] = -1
+    return values.reshape(shape)
+
+
+def quantize_linear(x: np.ndarray, scale, zero_point, axis: int | None = None) -> np.ndarray:
+    """ONNX QuantizeLinear: float32 x / scale, round half to even, + zero point, saturated to the zero point's
+    integer type (per tensor, or per channel along `axis`)."""
+    x = np.asarray(x, np.float32)
+    zp = np.asarray(zero_point)
+    info = np.iinfo(zp.dtype)
+    q = np.rint(x / _along(np.asarray(scale, np.float32), x.ndim, axis)) + _along(zp, x.ndim, axis).astype(np.float32)
+    return np.clip(q, info.min, info.max).astype(zp.dtype)
+
+
+def dequantize_linear(q: np.ndarray, scale, zero_point, axis: int | None = None) -> np.ndarray:
+    """ONNX DequantizeLinear: (q - zero point) * scale in float32 (per tensor, or per channel along `axis`)."""
+    q = np.asarray(q)
+    diff = (q.astype(np.int64) - _along(zero_point, q.ndim, axis).astype(np.int64)).astype(np.float32)
+    return (diff * _along(np.asarray(scale, np.float32), q.ndim, axis)).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class QParams:
     """Per-tensor quantization of an int8 tensor: real = scale * (q - zero_point)."""
@@ -30,12 +57,11 @@ class QParams:
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
         """ONNX QuantizeLinear to int8 (float32 x / scale, round half to even, saturate)."""
-        q = np.rint(np.asarray(x, np.float32) / np.float32(self.scale)) + self.zero_point
-        return np.clip(q, INT8_MIN, INT8_MAX).astype(np.int8)
+        return quantize_linear(x, np.float32(self.scale), np.int8(self.zero_point))
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
         """ONNX DequantizeLinear: (q - zero_point) * scale in float32."""
-        return ((q.astype(np.int32) - self.zero_point).astype(np.float32) * np.float32(self.scale)).astype(np.float32)
+        return dequantize_linear(q, np.float32(self.scale), np.int8(self.zero_point))
 
     def quantize_value(self, v: float) -> int:
         return int(self.quantize(np.float32(v)))

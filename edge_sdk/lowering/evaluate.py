@@ -1,0 +1,167 @@
+"""Compile-time evaluation of Relax operators with numpy, in float32 as onnxruntime computes them (each operator
+rounded to float32, QuantizeLinear / DequantizeLinear as in quant.py):
+- `FoldConstants`, a TVM pass: the quantization of constants and the shape arithmetic TVM's importer leaves in
+  `main` (a Gather's index computed from `shape_of`) become constants, so the patterns see int8 constants and
+  constant indices;
+- `function`: a composite function evaluated on given inputs: the lookup table of an elementwise island is its
+  function evaluated on all 256 int8 values (transformer.py).
+
+ELEMENTWISE holds the float operators an elementwise island may chain (patterns.py builds its pattern from it):
+unary ones and binary ones whose other operand is a constant."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tvm
+from tvm import relax
+from tvm.ir import Constant, Op
+from tvm.ir.prim import FloatImm, IntImm
+
+from edge_sdk.lowering.quant import dequantize_linear, quantize_linear
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+_F32 = np.float32
+
+
+def _f32(x) -> np.ndarray:
+    return np.asarray(x, np.float64).astype(np.float32)
+
+
+def _sigmoid(x):
+    with np.errstate(over="ignore"):
+        return (_F32(1) / (_F32(1) + np.exp(-x))).astype(np.float32)
+
+
+def _gelu(x):
+    return (x * _F32(0.5) * (_F32(1) + _f32(_erf(x * _F32(math.sqrt(0.5)))))).astype(np.float32)
+
+
+def _gelu_tanh(x):
+    inner = _F32(math.sqrt(2 / math.pi)) * (x + _F32(0.044715) * x * x * x)
+    return (_F32(0.5) * x * (_F32(1) + np.tanh(inner))).astype(np.float32)
+
+
+UNARY = {
+    "relax.erf": lambda x: _f32(_erf(x)),
+    "relax.tanh": np.tanh,
+    "relax.sigmoid": _sigmoid,
+    "relax.exp": np.exp,
+    "relax.sqrt": np.sqrt,
+    "relax.negative": np.negative,
+    "relax.abs": np.abs,
+    "relax.nn.gelu": _gelu,
+    "relax.nn.gelu_tanh": _gelu_tanh,
+}
+BINARY = {
+    "relax.add": np.add,
+    "relax.subtract": np.subtract,
+    "relax.multiply": np.multiply,
+    "relax.divide": np.divide,
+    "relax.power": np.power,
+}
+ELEMENTWISE = {name: (lambda args, attrs, f=f: f(*args)) for name, f in {**UNARY, **BINARY}.items()}
+
+
+def _take(args, attrs):
+    mode = str(attrs.mode)
+    return np.take(args[0], args[1], axis=int(attrs.axis), mode=mode if mode in ("wrap", "clip") else "raise")
+
+
+OPS = {
+    **ELEMENTWISE,
+    "relax.quantize": lambda args, attrs: quantize_linear(args[0], args[1], args[2], int(attrs.axis)),
+    "relax.dequantize": lambda args, attrs: dequantize_linear(args[0], args[1], args[2], int(attrs.axis)),
+    "relax.less": lambda args, attrs: np.less(args[0], args[1]),
+    "relax.greater": lambda args, attrs: np.greater(args[0], args[1]),
+    "relax.equal": lambda args, attrs: np.equal(args[0], args[1]),
+    "relax.where": lambda args, attrs: np.where(args[0], args[1], args[2]),
+    "relax.take": _take,
+    "relax.shape_to_tensor": lambda args, attrs: np.asarray(args[0], np.int64),
+}
+
+
+def call(op_name: str, args: list[np.ndarray], attrs) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.asarray(OPS[op_name](args, attrs))
+
+
+def constant(expr) -> np.ndarray:
+    """The value of a constant, or of an operator of OPS applied to constants (e.g. a dequantized constant); a
+    tuple of integers (a strided_slice's axes, begins, ends, strides) as an array."""
+    if isinstance(expr, (IntImm, FloatImm)):     # a Constant whose value is a Python number
+        return np.asarray(expr.value)
+    if isinstance(expr, Constant):
+        return expr.value.numpy()
+    if isinstance(expr, relax.ShapeExpr):
+        return np.array([int(v) for v in expr.values], np.int64)
+    if isinstance(expr, relax.Tuple):
+        return np.array([constant(f) for f in expr.fields])
+    return call(expr.op.name, [constant(a) for a in expr.args], expr.attrs)
+
+
+def function(func, inputs: list[np.ndarray]) -> np.ndarray:
+    """func (a Relax function of OPS operators) evaluated on inputs."""
+    env = dict(zip(func.params, inputs))
+
+    def value(e):
+        return env[e] if isinstance(e, relax.Var) else constant(e)
+
+    for block in func.body.blocks:
+        for b in block.bindings:
+            env[b.var] = call(b.value.op.name, [value(a) for a in b.value.args], b.value.attrs) \
+                if isinstance(b.value, relax.Call) else value(b.value)
+    return value(func.body.body)
+
+
+def _static_shape(expr) -> list[int] | None:
+    try:
+        return [int(s) for s in expr.ty.shape]
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+@relax.expr_functor.mutator
+class _Folder(relax.PyExprMutator):
+    SHAPE_OF = Op.get("relax.shape_of")
+
+    def _value(self, expr):
+        """expr's value when it is known at compile time, else None."""
+        if isinstance(expr, relax.Var):
+            bound = self.lookup_binding(expr)
+            return None if bound is None else self._value(bound)
+        if isinstance(expr, (Constant, relax.ShapeExpr)):
+            return constant(expr)
+        if isinstance(expr, relax.Call) and isinstance(expr.op, Op) and expr.op.name in OPS:
+            args = [self._value(a) for a in expr.args]
+            if all(a is not None for a in args):
+                return call(expr.op.name, args, expr.attrs)
+        return None
+
+    def visit_call_(self, call_node):
+        new = super().visit_call_(call_node)
+        if not isinstance(new.op, Op):
+            return new
+        if new.op.same_as(self.SHAPE_OF):
+            shape = _static_shape(new.args[0])
+            return new if shape is None else relax.ShapeExpr(shape)
+        ty = call_node.ty
+        # Fold quantized constants and integer (shape) arithmetic; a dequantized constant stays: the patterns
+        # read weights as dequantize(int8 constant).
+        if new.op.name == "relax.quantize" or (isinstance(ty, relax.TensorType) and not str(ty.dtype).startswith("float")):
+            value = self._value(new)
+            if value is not None:
+                return relax.const(value, str(ty.dtype))
+        return new
+
+
+@tvm.transform.module_pass(opt_level=0, name="FoldConstants")
+class FoldConstants:
+    """Quantized constants and shape arithmetic of `main` evaluated at compile time."""
+
+    def transform_module(self, mod, _ctx):
+        folder = _Folder(mod)
+        for gv, func in mod.functions.items():
+            if isinstance(func, relax.Function):
+                mod[gv] = folder.visit_expr(func)
+        return mod
