@@ -1,7 +1,15 @@
 """Commit traces in Spike's --log-commits format: parse, and compare two of them record by record.
 
-A record is (pc, instruction bits, x-register writes, memory accesses). CSR writes, which Spike also logs,
-are not compared: the counters differ by design between a functional and a cycle-accurate simulator.
+A record is (pc, instruction bits, x-register writes, memory accesses, CSR writes). A trapping instruction
+leaves no record on either simulator (it does not retire); the handler's first instruction comes next.
+
+CSR writes (`c773_mtvec 0x...`: explicit ones of CSR instructions, and mret's write of mstatus) are compared
+when both traces log them. Spike always does; the RTL harness (hw/sim/edge_sim_main.cpp, `print_trace`) does
+not: the core's retire ports (edge_core.sv, `retire_*`) carry no CSR write. Between Spike and the RTL, CSR
+writes are therefore checked through the registers they reach: the random programs (randprog.py) read every
+CSR they write back into a register, and their trap handler reads mcause, mtval and mepc. Writes to the cycle
+and hpm counters are never compared: their values differ by design between a functional and a cycle-accurate
+simulator.
 """
 from __future__ import annotations
 
@@ -10,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _LINE = re.compile(r"core\s+\d+: \d+ 0x([0-9a-f]+) \(0x([0-9a-f]+)\)(.*)")
+_CSR = re.compile(r"c(\d+)_\w+")
+# mcycle, mcycleh, mhpmcounter3..31 and their high halves: written values derive from the cycle count.
+UNCOMPARED_CSRS = frozenset({0xB00, 0xB80, *range(0xB03, 0xB20), *range(0xB83, 0xBA0)})
 
 
 @dataclass(frozen=True)
@@ -18,10 +29,12 @@ class Record:
     insn: int
     writes: tuple[tuple[int, int], ...]        # (register, value), ascending register
     mem: tuple[tuple[int, int | None], ...]    # (address, stored value or None for a load)
+    csrs: tuple[tuple[int, int], ...]          # (CSR number, value written), in log order; counters left out
     line: str
 
-    def same_as(self, other: "Record") -> bool:
-        return (self.pc, self.insn, self.writes, self.mem) == (other.pc, other.insn, other.writes, other.mem)
+    def same_as(self, other: "Record", csrs: bool = True) -> bool:
+        return ((self.pc, self.insn, self.writes, self.mem) == (other.pc, other.insn, other.writes, other.mem)
+                and (not csrs or self.csrs == other.csrs))
 
 
 def parse_line(line: str) -> Record | None:
@@ -29,7 +42,7 @@ def parse_line(line: str) -> Record | None:
     if not m:
         return None
     tokens = m.group(3).split()
-    writes, mem, i = [], [], 0
+    writes, mem, csrs, i = [], [], [], 0
     while i < len(tokens):
         tok = tokens[i]
         if re.fullmatch(r"x\d+", tok):
@@ -43,9 +56,13 @@ def parse_line(line: str) -> Record | None:
                 i += 1
             mem.append((addr, value))
             i += 2
-        else:  # a CSR write ("c773_mtvec 0x...") or another register file: skip name and value
+        else:  # a CSR write ("c773_mtvec 0x...") or another register file's: name and value
+            csr = _CSR.fullmatch(tok)
+            if csr and int(csr.group(1)) not in UNCOMPARED_CSRS:
+                csrs.append((int(csr.group(1)), int(tokens[i + 1], 16) & 0xFFFF_FFFF))
             i += 2
-    return Record(int(m.group(1), 16), int(m.group(2), 16), tuple(sorted(writes)), tuple(mem), line.rstrip())
+    return Record(int(m.group(1), 16), int(m.group(2), 16), tuple(sorted(writes)), tuple(mem), tuple(csrs),
+                  line.rstrip())
 
 
 def read_trace(path: str | Path, start_pc: int = 0, stop_pc: int | None = None) -> list[Record]:
@@ -62,6 +79,11 @@ def read_trace(path: str | Path, start_pc: int = 0, stop_pc: int | None = None) 
     return out
 
 
+def logs_csr_writes(trace: list[Record]) -> bool:
+    """Whether a trace logs CSR writes at all (any program's trace from `_start` has some: crt0 writes mtvec)."""
+    return any(rec.csrs for rec in trace)
+
+
 @dataclass
 class Divergence:
     index: int
@@ -74,10 +96,13 @@ class Divergence:
         return f"first divergence at retired instruction {self.index}:\n  spike: {exp}\n  rtl:   {act}"
 
 
-def compare(expected: list[Record], actual: list[Record]) -> Divergence | None:
-    """The first record where the traces differ, or None if they match exactly."""
+def compare(expected: list[Record], actual: list[Record], csrs: bool | None = None) -> Divergence | None:
+    """The first record where the traces differ, or None if they match exactly. CSR writes are compared if
+    `csrs`, or by default if both traces log them (`logs_csr_writes`)."""
+    if csrs is None:
+        csrs = logs_csr_writes(expected) and logs_csr_writes(actual)
     for i, (e, a) in enumerate(zip(expected, actual)):
-        if not e.same_as(a):
+        if not e.same_as(a, csrs):
             return Divergence(i, e, a)
     if len(expected) != len(actual):
         n = min(len(expected), len(actual))
