@@ -86,8 +86,9 @@ def conv(name, h, cin, cout, k, stride=1, pad=None, w=None, kw=0) -> Layer:
     return Layer(name, "conv", h, w or h, cin, cout, k, stride, k // 2 if pad is None else pad, kw)
 
 
-def dw(name, h, channels, k, stride=1, w=None) -> Layer:
-    return Layer(name, "dw", h, w or h, channels, channels, k, stride, k // 2)
+def dw(name, h, channels, k, stride=1, w=None, kw=0) -> Layer:
+    """Depthwise k x kw (kw defaults to k), "same" padding k // 2."""
+    return Layer(name, "dw", h, w or h, channels, channels, k, stride, k // 2, kw)
 
 
 def fc(name, cin, cout) -> Layer:

@@ -102,9 +102,13 @@ def test_requantization_64_bit_path(tmp_path):
     assert run_layer(make_layer(layer, None, seed=5, max_shift=30), "dense", "spike", tmp_path)["exact"]
 
 
-@pytest.mark.parametrize("layer", [dw("dw3x3-s2-odd", 9, 6, 3, stride=2), dw("dw5x5", 6, 8, 5, w=7)],
+@pytest.mark.parametrize("layer", [dw("dw3x3-s2-odd", 9, 6, 3, stride=2), dw("dw5x5", 6, 8, 5, w=7),
+                                   dw("dw3x3-wide", 5, 8, 3, w=19), dw("dw3x3-s2-wide", 7, 4, 3, stride=2, w=21),
+                                   dw("dw3x3-narrow", 6, 8, 3, w=5), dw("dw5x3-one-channel", 7, 1, 5, w=11, kw=3)],
                          ids=lambda layer: layer.name)
 def test_depthwise_exact_on_spike(layer, tmp_path):
+    """Every path of depthwise_i8_xedge: staged rows with the 3-row assembly loops at stride 1 and 2 (and their
+    remainders), the generic staged loop (5 x 3, one channel), the four-channel path (narrow rows, 5 x 5)."""
     d = make_layer(layer, None, seed=6)
     assert all(run_layer(d, v, "spike", tmp_path)["exact"] for v in ("ref", "dense"))
 
