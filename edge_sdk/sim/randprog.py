@@ -13,8 +13,8 @@ of `_Gen`, picked by weight from the seed (`_Gen.BLOCK_KINDS`, `STRAIGHT_KINDS`,
   the one after, uses as an ALU, custom or CSR operand, a branch operand, store data, or a load or store address
   (a pointer stored, loaded back and dereferenced);
 - `csr`: csrrw/csrrs/csrrc and their immediate forms on mscratch, mepc, mcause, mtval, mtvec, mie, mstatus,
-  mcountinhibit and the (locked) PMP registers, every write read back into a register (the RTL's commit trace logs no CSR writes, so the
-  read-back is what puts the written value into the compared trace), then the CSR restored where it matters,
+  mcountinhibit and the (locked) PMP registers, every write read back into a register (both commit traces log
+  the write too; the read-back checks the CSR holds it), then the CSR restored where it matters,
   now and then with a trap right behind; reads of the identity, PMP, minstret and hpm event CSRs; reads of the
   cycle, time and hpm counters and mip into x0;
 - `trap`: ecall, ebreak, c.ebreak, illegal instructions (reserved and absent opcodes, reserved compressed

@@ -61,7 +61,11 @@ module edge_core
   output logic        retire_mem_we_o,
   output logic [1:0]  retire_mem_size_o,
   output logic [31:0] retire_mem_addr_o,
-  output logic [31:0] retire_mem_wdata_o
+  output logic [31:0] retire_mem_wdata_o,
+  output logic        retire_csr_we_o,       // a CSR write as Spike logs it: the CSR's number, its value after
+  output logic [11:0] retire_csr_addr_o,     // the write (edge_csr, trace_*)
+  output logic [31:0] retire_csr_wdata_o,
+  output logic        retire_mstatush_we_o   // mret: mstatush (0) too, logged after mstatus
 );
   // ---------------------------------------------------------------- IF
   logic [31:0] pc_q, pc_d, fetch_raw, fetch_expanded, fetch_c_expanded, seq_pc, pred_target;
@@ -111,6 +115,9 @@ module edge_core
   logic [31:0] alu_result, dotp_result, muldiv_result, csr_rdata, loop_counter, result, base_val;
   logic [31:0] pc_next, branch_target, jalr_target, mem_addr, redirect_pc;
   logic muldiv_ready, loop_taken, csr_illegal, csr_write, branch_cond, illegal_insn;
+  logic csr_trace_we, csr_trace_mstatush;
+  logic [11:0] csr_trace_addr;
+  logic [31:0] csr_trace_wdata;
   logic load_use, muldiv_wait, stall_ex, ex_fire, ex_trap, ex_commit, redirect;
   logic mem_misaligned, mem_outside, mem_fault, in_dmem, in_imem, in_clint;
   logic irq_pending, irq_wake, take_irq, wfi_wait, wfi_slept_q, imem_wait;
@@ -123,7 +130,9 @@ module edge_core
   logic        wb_valid_q, wb_is_c_q, wb_rd_we_q, wb_base_we_q, wb_load_q, wb_store_q, wb_unsigned_q;
   logic        wb_cls_simd_q, wb_cls_mem_q, wb_cls_loop_q, wb_writes_instret_q, wb_dlb_merge_q;
   logic [31:0] wb_loaded, wb_load_value, dlb_disp, wb_rdata;
-  logic        wb_from_imem_q, wb_from_clint_q;
+  logic        wb_from_imem_q, wb_from_clint_q, wb_csr_we_q, wb_mstatush_we_q;
+  logic [11:0] wb_csr_addr_q;
+  logic [31:0] wb_csr_wdata_q;
   logic [1:0]  wb_size_q;
   logic [4:0]  wb_rd_q, wb_base_q;
   logic [31:0] wb_pc_q, wb_raw_q, wb_result_q, wb_base_val_q, wb_mem_addr_q, wb_store_data_q;
@@ -247,6 +256,10 @@ module edge_core
     .wdata_i         (dec.csr_imm ? {27'd0, dec.rs1} : rs1_val),
     .rdata_o         (csr_rdata),
     .illegal_o       (csr_illegal),
+    .trace_we_o      (csr_trace_we),
+    .trace_addr_o    (csr_trace_addr),
+    .trace_wdata_o   (csr_trace_wdata),
+    .trace_mstatush_o(csr_trace_mstatush),
     .trap_i          (take_irq || (ex_fire && ex_trap)),
     .trap_irq_i      (take_irq),
     .trap_cause_i    (take_irq ? irq_cause : trap_cause),
@@ -458,6 +471,10 @@ module edge_core
       wb_dlb_merge_q <= dec.dlb_merge;
       wb_from_imem_q <= in_imem;
       wb_from_clint_q <= in_clint;
+      wb_csr_we_q <= csr_trace_we;
+      wb_csr_addr_q <= csr_trace_addr;
+      wb_csr_wdata_q <= csr_trace_wdata;
+      wb_mstatush_we_q <= csr_trace_mstatush;
       // A write to minstret takes effect after the writing instruction: that one is not counted on top.
       wb_writes_instret_q <= dec.csr && csr_write && (id_instr_q[31:20] == 12'hB02 || id_instr_q[31:20] == 12'hB82);
     end
@@ -479,5 +496,9 @@ module edge_core
   assign retire_mem_size_o = wb_size_q;
   assign retire_mem_addr_o = wb_mem_addr_q;
   assign retire_mem_wdata_o = wb_store_data_q;
+  assign retire_csr_we_o = wb_csr_we_q;
+  assign retire_csr_addr_o = wb_csr_addr_q;
+  assign retire_csr_wdata_o = wb_csr_wdata_q;
+  assign retire_mstatush_we_o = wb_mstatush_we_q;
 
 endmodule

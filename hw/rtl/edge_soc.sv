@@ -32,7 +32,11 @@ module edge_soc
   output logic        retire_mem_we_o,
   output logic [1:0]  retire_mem_size_o,
   output logic [31:0] retire_mem_addr_o,
-  output logic [31:0] retire_mem_wdata_o
+  output logic [31:0] retire_mem_wdata_o,
+  output logic        retire_csr_we_o,
+  output logic [11:0] retire_csr_addr_o,
+  output logic [31:0] retire_csr_wdata_o,
+  output logic        retire_mstatush_we_o
 );
   localparam int unsigned ClintBytes = 32'h000C_0000;
   logic [31:0] imem_addr, imem_rdata, data_addr, data_wdata, dmem_rdata, imem_data_rdata, clint_rdata;
@@ -82,7 +86,11 @@ module edge_soc
     .retire_mem_we_o,
     .retire_mem_size_o,
     .retire_mem_addr_o,
-    .retire_mem_wdata_o
+    .retire_mem_wdata_o,
+    .retire_csr_we_o,
+    .retire_csr_addr_o,
+    .retire_csr_wdata_o,
+    .retire_mstatush_we_o
   );
 
   edge_imem #(.Base(ImemBase), .Bytes(ImemBytes)) u_imem (

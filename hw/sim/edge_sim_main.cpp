@@ -122,6 +122,35 @@ bool htif_syscall(uint32_t magic) {
   return true;
 }
 
+// Spike's name of a CSR the core logs a write of (edge_csr.sv, trace_*).
+std::string csr_name(unsigned addr) {
+  switch (addr) {
+    case 0x300: return "mstatus";
+    case 0x301: return "misa";
+    case 0x304: return "mie";
+    case 0x305: return "mtvec";
+    case 0x310: return "mstatush";
+    case 0x320: return "mcountinhibit";
+    case 0x340: return "mscratch";
+    case 0x341: return "mepc";
+    case 0x342: return "mcause";
+    case 0x343: return "mtval";
+    case 0x344: return "mip";
+    case 0x6a8: return "hcontext";  // mcontext's writes, as Spike logs them
+    case 0x7a0: return "tselect";
+    case 0xb00: return "mcycle";
+    case 0xb02: return "minstret";
+    case 0xb80: return "mcycleh";
+    case 0xb82: return "minstreth";
+  }
+  if (addr >= 0x323 && addr <= 0x33f) return "mhpmevent" + std::to_string(addr - 0x320);
+  if (addr >= 0x3a0 && addr <= 0x3af) return "pmpcfg" + std::to_string(addr - 0x3a0);
+  if (addr >= 0x3b0 && addr <= 0x3ef) return "pmpaddr" + std::to_string(addr - 0x3b0);
+  if (addr >= 0xb03 && addr <= 0xb1f) return "mhpmcounter" + std::to_string(addr - 0xb00);
+  if (addr >= 0xb83 && addr <= 0xb9f) return "mhpmcounter" + std::to_string(addr - 0xb80) + "h";
+  return "csr";
+}
+
 void print_trace(std::FILE* f, const Vedge_soc& top) {
   std::fprintf(f, "core   0: 3 0x%08x (", top.retire_pc_o);
   if (top.retire_compressed_o) std::fprintf(f, "0x%04x)", top.retire_insn_o & 0xffff);
@@ -133,6 +162,12 @@ void print_trace(std::FILE* f, const Vedge_soc& top) {
   if (top.retire_base_we_o) w[n++] = {top.retire_base_o, top.retire_base_wdata_o};
   if (n == 2 && w[0].reg > w[1].reg) std::swap(w[0], w[1]);
   for (int i = 0; i < n; ++i) std::fprintf(f, " x%-2u 0x%08x", w[i].reg, w[i].val);
+  // Then CSR writes (Spike's map orders them after the x registers, by number): mret's mstatus, mstatush.
+  if (top.retire_csr_we_o) {
+    unsigned addr = top.retire_csr_addr_o;
+    std::fprintf(f, " c%u_%s 0x%08x", addr, csr_name(addr).c_str(), top.retire_csr_wdata_o);
+  }
+  if (top.retire_mstatush_we_o) std::fprintf(f, " c%u_mstatush 0x%08x", 0x310u, 0u);
   if (top.retire_mem_o) {
     std::fprintf(f, " mem 0x%08x", top.retire_mem_addr_o);
     if (top.retire_mem_we_o) {

@@ -309,6 +309,7 @@ async def csr_registers_and_counters(dut):
         [0x80000124, 2, 0xB]
     assert int(dut.mepc_o.value) == 0x80000124
     await csr_interrupt_state(dut)
+    await csr_trace_view(dut)
 
 
 async def csr_interrupt_state(dut):
@@ -350,3 +351,42 @@ async def csr_interrupt_state(dut):
     mstatus = (await _csr_access(dut, 0x300, 2, 0, write=False))[0]
     assert (mstatus >> 3 & 1, mstatus >> 7 & 1) == (1, 1), "mret restores MIE"
     dut.irq_timer_i.value = 0
+
+
+async def _csr_trace(dut, addr, op, wdata, write=True):
+    """One CSR instruction in execute: the write the commit trace shows (None if none), taken at the edge."""
+    dut.access_i.value, dut.addr_i.value, dut.op_i.value = 1, addr, op
+    dut.write_i.value, dut.wdata_i.value = int(write), wdata
+    await Timer(1, unit="ns")
+    shown = (int(dut.trace_addr_o.value), int(dut.trace_wdata_o.value)) if int(dut.trace_we_o.value) else None
+    assert int(dut.trace_mstatush_o.value) == 0
+    await FallingEdge(dut.clk_i)
+    dut.access_i.value = 0
+    return shown
+
+
+async def csr_trace_view(dut):
+    """The CSR write the commit trace shows, as Spike logs it: the value after the write; nothing without a
+    write or for the hpm counters; mcontext as hcontext; pmpaddr until software locks its entry (crt0's
+    pmpcfg writes), pmpcfg0/1 always (the map); mret: mstatus, then mstatush."""
+    assert await _csr_trace(dut, 0x304, 1, M32) == (0x304, 0x1888)
+    assert await _csr_trace(dut, 0x304, 2, 0, write=False) is None
+    assert await _csr_trace(dut, 0x305, 1, M32) == (0x305, 0xFFFF_FFFD)
+    assert await _csr_trace(dut, 0x341, 1, 0x8000_0125) == (0x341, 0x8000_0124)
+    assert await _csr_trace(dut, 0x300, 1, M32) == (0x300, 0x8001_9888)
+    assert await _csr_trace(dut, 0x7A8, 1, M32) == (0x6A8, 0x3F)
+    assert await _csr_trace(dut, 0xB03, 1, 5) is None
+    assert await _csr_trace(dut, 0x323, 1, 5) == (0x323, 0)
+    assert await _csr_trace(dut, 0x3B4, 1, 0x2400_0000) == (0x3B4, 0x2400_0000)
+    assert await _csr_trace(dut, 0x3A0, 1, 0x8D80_8B80) == (0x3A0, 0x8D80_8B80)
+    assert await _csr_trace(dut, 0x3B0, 1, 0) is None, "entry 0 locked"
+    assert await _csr_trace(dut, 0x3B4, 1, 0) == (0x3B4, 0x2400_0000), "entry 4 open: the map's value"
+    assert await _csr_trace(dut, 0x3A1, 1, 0x8098_8B80) == (0x3A1, 0x8098_8B80)
+    assert await _csr_trace(dut, 0x3B4, 1, 0) is None, "TOR entry 5 locked"
+    assert await _csr_trace(dut, 0x3B8, 1, 0) is None and await _csr_trace(dut, 0x3A2, 1, 0) is None
+    dut.mret_i.value = 1
+    await Timer(1, unit="ns")
+    assert (int(dut.trace_we_o.value), int(dut.trace_addr_o.value), int(dut.trace_mstatush_o.value)) == (1, 0x300, 1)
+    assert int(dut.trace_wdata_o.value) == 0x8001_9888      # MIE = MPIE (1), MPIE = 1
+    await FallingEdge(dut.clk_i)
+    dut.mret_i.value = 0
