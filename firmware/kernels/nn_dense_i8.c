@@ -168,53 +168,30 @@ static void dw3_accumulate(const uint32_t *const *rows, const uint32_t *wrow, in
     const uint32_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
     uint32_t a0 = *r0++, a1 = *r1++, a2 = *r2++, b0, b1, b2, t, u, n = (uint32_t)groups;
     int32_t sum, *p = acc;
+    /* The loop around the outputs of one staged word: the next word of each row, the output at the word's
+       start (no shift), `shifted` (the others), the words moved down, bdnz. */
+#define DW3_LOOP(shifted)                                                                                   \
+  __asm__ volatile("1:\n"                                                                                   \
+                   EDGE_ASM_LW_PI("%[b0]", "%[r0]", "4") EDGE_ASM_LW_PI("%[b1]", "%[r1]", "4")              \
+                   EDGE_ASM_LW_PI("%[b2]", "%[r2]", "4")                                                    \
+                   "li %[s], 0\n"                                                                           \
+                   EDGE_ASM_SDOTSP_B("%[s]", "%[a0]", "%[w0]") EDGE_ASM_SDOTSP_B("%[s]", "%[a1]", "%[w1]")  \
+                   EDGE_ASM_SDOTSP_B("%[s]", "%[a2]", "%[w2]") EDGE_ASM_SW_PI("%[s]", "%[p]", "4")          \
+                   shifted                                                                                  \
+                   "mv %[a0], %[b0]\n mv %[a1], %[b1]\n mv %[a2], %[b2]\n"                                  \
+                   EDGE_ASM_BDNZ("%[n]", "1b")                                                              \
+                   : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1),           \
+                     [b2] "=&r"(b2), [t] "=&r"(t), [u] "=&r"(u), [s] "=&r"(sum), [r0] "+r"(r0),             \
+                     [r1] "+r"(r1), [r2] "+r"(r2), [p] "+r"(p), [n] "+r"(n)                                 \
+                   : [w0] "r"(wrow[0]), [w1] "r"(wrow[1]), [w2] "r"(wrow[2])                                \
+                   : "memory")
     if (stride == 1)
-      __asm__ volatile("1:\n"
-                       EDGE_ASM_LW_PI("%[b0]", "%[r0]", "4") EDGE_ASM_LW_PI("%[b1]", "%[r1]", "4")
-                       EDGE_ASM_LW_PI("%[b2]", "%[r2]", "4")
-                       "li %[s], 0\n"
-                       EDGE_ASM_SDOTSP_B("%[s]", "%[a0]", "%[w0]") EDGE_ASM_SDOTSP_B("%[s]", "%[a1]", "%[w1]")
-                       EDGE_ASM_SDOTSP_B("%[s]", "%[a2]", "%[w2]") EDGE_ASM_SW_PI("%[s]", "%[p]", "4")
-                       DW3_OUTPUT_AT(8) DW3_OUTPUT_AT(16) DW3_OUTPUT_AT(24)
-                       "mv %[a0], %[b0]\n mv %[a1], %[b1]\n mv %[a2], %[b2]\n"
-                       EDGE_ASM_BDNZ("%[n]", "1b")
-                       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1),
-                         [b2] "=&r"(b2), [t] "=&r"(t), [u] "=&r"(u), [s] "=&r"(sum), [r0] "+r"(r0), [r1] "+r"(r1),
-                         [r2] "+r"(r2), [p] "+r"(p), [n] "+r"(n)
-                       : [w0] "r"(wrow[0]), [w1] "r"(wrow[1]), [w2] "r"(wrow[2])
-                       : "memory");
+      DW3_LOOP(DW3_OUTPUT_AT(8) DW3_OUTPUT_AT(16) DW3_OUTPUT_AT(24));
     else
-      __asm__ volatile("1:\n"
-                       EDGE_ASM_LW_PI("%[b0]", "%[r0]", "4") EDGE_ASM_LW_PI("%[b1]", "%[r1]", "4")
-                       EDGE_ASM_LW_PI("%[b2]", "%[r2]", "4")
-                       "li %[s], 0\n"
-                       EDGE_ASM_SDOTSP_B("%[s]", "%[a0]", "%[w0]") EDGE_ASM_SDOTSP_B("%[s]", "%[a1]", "%[w1]")
-                       EDGE_ASM_SDOTSP_B("%[s]", "%[a2]", "%[w2]") EDGE_ASM_SW_PI("%[s]", "%[p]", "4")
-                       DW3_OUTPUT_AT(16)
-                       "mv %[a0], %[b0]\n mv %[a1], %[b1]\n mv %[a2], %[b2]\n"
-                       EDGE_ASM_BDNZ("%[n]", "1b")
-                       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1),
-                         [b2] "=&r"(b2), [t] "=&r"(t), [u] "=&r"(u), [s] "=&r"(sum), [r0] "+r"(r0), [r1] "+r"(r1),
-                         [r2] "+r"(r2), [p] "+r"(p), [n] "+r"(n)
-                       : [w0] "r"(wrow[0]), [w1] "r"(wrow[1]), [w2] "r"(wrow[2])
-                       : "memory");
+      DW3_LOOP(DW3_OUTPUT_AT(16));
+#undef DW3_LOOP
   }
   if (groups * per_word < wo) dw_accumulate(rows, wrow, 3, groups * per_word, wo, stride, acc);
-}
-
-/* out[k * ch] = requantize_with(acc[k], cq) for k < n, the choice between the one-mulh and the 64-bit path
-   made once for the row. */
-static void dw_requantize_row(const int32_t *acc, int n, int8_t *out, int ch, channel_quant_t cq) {
-  if (cq.shift >= 33) {
-    const int32_t round = 1 << (cq.shift - 33), sh = cq.shift - 32, lo = cq.act_min, hi = cq.act_max;
-    for (int k = 0; k < n; ++k, out += ch) {
-      int32_t y = ((int32_t)(((int64_t)(acc[k] + cq.bias) * cq.mult) >> 32) + round) >> sh;
-      y += cq.out_zp;
-      *out = (int8_t)(y < lo ? lo : (y > hi ? hi : y));
-    }
-  } else {
-    for (int k = 0; k < n; ++k, out += ch) *out = requantize_with(acc[k], cq);
-  }
 }
 
 static int depthwise_staged(const int8_t *in, const int8_t *w, int row_stride, int8_t *out, const conv_shape_t *s,
@@ -256,7 +233,8 @@ static int depthwise_staged(const int8_t *in, const int8_t *w, int row_stride, i
         dw3_accumulate(rows, wrow, stride, wo, acc);
       else
         dw_accumulate(rows, wrow, kh, 0, wo, stride, acc);
-      dw_requantize_row(acc, wo, out + oy * wo * ch + c, ch, cq);
+      int8_t *o = out + oy * wo * ch + c;
+      for (int ox = 0; ox < wo; ++ox, o += ch) *o = requantize_with(acc[ox], cq);
     }
   }
   return 1;
