@@ -91,6 +91,35 @@ def table() -> str:
                          f"ResNet-18/-8, DS-CNN, MobileNet, LeNet: xedge kernel over plain C | {min(speedup):.1f}-"
                          f"{max(speedup):.1f}x, {min(per):.2f}-{max(per):.2f} cycles per input element; all exact: "
                          f"{all(r['exact'] for g in glue.values() for r in g.values())} | | `{kb['command']}` |")
+    md = load("models")
+    for net in (md or {}).get("networks", []):
+        s = net["summary"]
+        sp = s["speedup"]
+        fits = s["fits_mcu"]
+        if all(fits.values()):
+            mcu = "every variant fits the mcu map"
+        elif not any(fits.values()):
+            mcu = "no variant fits the mcu map"
+        else:
+            mcu = (f"fits the mcu map: {', '.join(k for k, v in fits.items() if v)}; not "
+                   + ", ".join(f"{k} (needs {s['mcu_needs'].get(k, '?')} B of data memory)"
+                               for k, v in fits.items() if not v))
+        op = "fc" if net["network"] == "mlp" else "conv"
+        anchor = ""
+        if kb and f"{op} 1:8" in kb["summary"] and f"{op} 1:16" in kb["summary"]:
+            anchor = (f"layer kernels alone (N:M {op} rows above): xedge only {kb['summary'][f'{op} 1:8']['sw_mean']:.2f}x"
+                      f" / {kb['summary'][f'{op} 1:16']['sw_mean']:.2f}x, xdec {kb['summary'][f'{op} 1:8']['ext_mean']:.2f}x"
+                      f" / {kb['summary'][f'{op} 1:16']['ext_mean']:.2f}x (1:8 / 1:16 means)")
+        lines.append(
+            f"| model on the RTL: {net['title']}, {s['macs'] / 1e6:.2f} M MACs, seeded random weights: dense "
+            f"(--isa xedge); speedup of the N:M-pruned model at 1:8 / 1:16, xedge only / with xdec | "
+            f"dense {s['dense_cycles']:,} cycles, {s['dense_mac_per_cycle']:.2f} MAC/cycle; 1:8 "
+            f"{sp['1:8']['xedge']:.2f}x / {sp['1:8']['xdec']:.2f}x; 1:16 {sp['1:16']['xedge']:.2f}x / "
+            f"{sp['1:16']['xdec']:.2f}x (layers left dense: {s['dense_share_left_dense_at_1:16']:.0%} of the dense "
+            f"cycles); flash (code + weights) {s['flash_bytes']['dense xedge']:,} B dense, "
+            f"{s['flash_bytes']['1:16 xdec']:,} B at 1:16 with xdec; peak activations "
+            f"{s['activation_bytes']['dense xedge']:,} B; {mcu}; all outputs within one step of onnxruntime: "
+            f"{s['all_within_one_step']} ({s['runs_checked']} runs) | {anchor} | `{md['command']}` |")
     df = load("differential_soak")
     if df:
         lines.append(f"| differential soak, Spike vs RTL commit traces | {df['programs']} random programs, "

@@ -11,7 +11,7 @@ PROGRAMS = [["matmul.py"], ["sim_speed.py"], ["rtl_area.py"], ["kernels.py"], ["
             ["runtime_prediction.py"], ["runtime_prediction.py", "--plan", "long", "--steps", "12000"],
             ["runtime_collect.py", "--budget-minutes", "20"], ["learning.py", "--memory-only"], ["learning.py"],
             ["learning.py", "--config", "medium"], ["learning.py", "--config", "conv"], ["learning_on_device.py"],
-            ["npu_attention.py"], ["npu_meadow.py"], ["readme_table.py"]]
+            ["npu_attention.py"], ["npu_meadow.py"], ["models.py"], ["readme_table.py"]]
 
 if __name__ == "__main__":
     for program, *args in PROGRAMS:
