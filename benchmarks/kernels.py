@@ -11,9 +11,9 @@ from common import RESULTS, load_json, write_result
 
 import json
 
-from edge_sdk.kernel_bench import sweep
-from edge_sdk.lowering.sparsity import SPEEDUPS
-from riscv_ext.nm_format import SUPPORTED
+from edge_sdk.kernel_bench import LAYERS, sweep
+from edge_sdk.lowering.sparsity import COSTS, features, fit
+from riscv_ext.nm_format import SUPPORTED, parse_pattern
 
 
 def summary(rows: list[dict]) -> dict:
@@ -31,16 +31,27 @@ def summary(rows: list[dict]) -> dict:
     return out
 
 
-def write_speedups(result: dict) -> None:
-    """The compiler's kernel choice table (edge_sdk/lowering/sparsity.py): mean measured speedups."""
-    table: dict = {}
-    for key, entry in result["summary"].items():
-        kind, pattern = key.split()
-        table.setdefault(kind, {})[pattern] = {"sw": round(entry["sw_mean"], 3), "ext": round(entry["ext_mean"], 3)}
-    SPEEDUPS.write_text(json.dumps({"source": f"{result['command']} ({result['date']}), mean speedup over the dense "
-                                              "kernel on the RTL across the benchmark's layers",
-                                    "speedups": table}, indent=2) + "\n")
-    print(f"wrote {SPEEDUPS.relative_to(RESULTS.parent.parent)}")
+def write_costs(result: dict) -> None:
+    """The compiler's kernel cost model (edge_sdk/lowering/sparsity.py), fitted to every conv and fc row."""
+    samples = []
+    for r in result["rows"]:
+        layer = LAYERS[r["layer"]]
+        if layer.op not in ("conv", "fc"):
+            continue
+        pattern = None if r["pattern"] == "dense" else parse_pattern(r["pattern"])
+        pixels = layer.ho * layer.wo if layer.op == "conv" else 1
+        samples.append((layer.op, r["variant"], features(layer.op, pixels, layer.cout, layer.reduction, pattern),
+                        r["cycles"]))
+    models = fit(samples)
+    COSTS.write_text(json.dumps({"source": f"{result['command']} ({result['date']}): cycles on the RTL of every conv "
+                                           "and fc layer and pattern of the kernel benchmark",
+                                 "models": models}, indent=2) + "\n")
+    for kind, variants in models.items():
+        for variant, m in variants.items():
+            held = m["held_out_mean_relative_error"]
+            print(f"cost model {kind} {variant}: {m['samples']} samples, mean error {m['mean_relative_error']:.1%} "
+                  f"(max {m['max_relative_error']:.1%})" + (f", held out {held:.1%}" if held is not None else ""))
+    print(f"wrote {COSTS.relative_to(RESULTS.parent.parent)}")
 
 
 def plot(rows: list[dict]) -> None:
@@ -70,12 +81,12 @@ def main() -> None:
     parser.add_argument("--layers", nargs="*")
     parser.add_argument("--patterns", nargs="*")
     parser.add_argument("--from-results", action="store_true",
-                        help="only redraw the plot and rewrite the compiler's table from results/kernels.json")
+                        help="only redraw the plot and refit the compiler's cost model from results/kernels.json")
     args = parser.parse_args()
     if args.from_results:
         result = load_json("kernels")
         plot(result["rows"])
-        write_speedups(result)
+        write_costs(result)
         return
     rows = sweep(args.layers, args.patterns, "rtl")
     area = load_json("rtl_area")
@@ -83,7 +94,7 @@ def main() -> None:
                              "all_exact": all(r["exact"] for r in rows),
                              "xdec_area_overhead": area["xdec_overhead"] if area else None})
     plot(rows)
-    write_speedups(load_json("kernels"))
+    write_costs(load_json("kernels"))
 
 
 if __name__ == "__main__":

@@ -138,3 +138,38 @@ def test_glue_kernels_exact_on_spike_at_any_alignment(layer, tmp_path):
     for variant, skew in (("ref", (0, 0, 0)), ("dense", (0, 0, 0)), ("dense", (1, 2, 3))):
         row = run_layer(d, variant, "spike", tmp_path / f"{variant}{skew}", skew=skew)
         assert row["exact"], (layer.name, variant, skew)
+
+
+def test_cost_model_picks_the_measured_fastest_kernel():
+    """The compiler's kernel choice (lowering/sparsity.py, fitted to benchmarks/results/kernels.json): on every
+    conv and fc layer and pattern of the kernel benchmark where the measured fastest kernel beats the others by
+    more than the choice's margin, the choice is that kernel; including the small DS-CNN pointwise layer at 1:16,
+    where the software kernel is slower than dense."""
+    import json
+
+    from edge_sdk.lowering import sparsity
+    from tests.conftest import ROOT
+    rows = json.loads((ROOT / "benchmarks" / "results" / "kernels.json").read_text())["rows"]
+    dense = {r["layer"]: r["cycles"] for r in rows if r["variant"] == "dense"}
+    cases = {}
+    for r in rows:
+        if r["variant"] in ("sw", "ext"):
+            cases.setdefault((r["layer"], r["pattern"]), {"dense": dense[r["layer"]]})[r["variant"]] = r["cycles"]
+    checked = wrong = 0
+    for (name, pattern), cycles in cases.items():
+        layer = LAYERS[name]
+        pixels = layer.ho * layer.wo if layer.op == "conv" else 1
+        for isa, allowed in (("xedge", ("dense", "sw")), ("xdec", ("dense", "sw", "ext"))):
+            options = {k: v for k, v in cycles.items() if k in allowed}
+            best = min(options, key=options.get)
+            runner_up = min(v for k, v in options.items() if k != best)
+            if runner_up < options[best] * (1 + 2 * sparsity.MARGIN):
+                continue      # too close to call for a model with this margin
+            checked += 1
+            choice = sparsity.choose(layer.op, nm_format.parse_pattern(pattern), isa, pixels, layer.cout,
+                                     layer.reduction)
+            wrong += choice != best
+    assert checked > 100 and wrong <= checked // 20, (checked, wrong)
+    small = LAYERS["dscnn-pointwise"]
+    assert sparsity.choose("conv", nm_format.parse_pattern("1:16"), "xedge", small.ho * small.wo, small.cout,
+                           small.reduction) == "dense"

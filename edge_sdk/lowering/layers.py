@@ -4,7 +4,7 @@ input zero point folded in, fixed-point requantization parameters (quant.py).
 
 Kernels (firmware/include/nn_i8.h, nn_glue_i8.h, nn_transformer_i8.h): conv2d, depthwise and FC on the dense
 kernels (`_xedge`, the SIMD variants; `_ref`, plain C, with --isa base); conv2d and FC whose weights follow an N:M
-pattern on the sparse kernels (`_nm_i8_sw`, `_nm_i8_xdec`) when the measured speedups say so (sparsity.py); the
+pattern on the sparse kernels (`_nm_i8_sw`, `_nm_i8_xdec`) where the cost model predicts them faster (sparsity.py); the
 glue kernels in plain C. Data movement and storage orders: layout.py; the transformer operators: transformer.py."""
 from __future__ import annotations
 
@@ -169,12 +169,15 @@ def _weight_data(m: Match, rows: np.ndarray, w_scales: np.ndarray, xq: QParams, 
 
 def _sparse_layer(m: Match, kind: str, op: str, x: Tensor, out: Tensor, rows: np.ndarray, w_scales, xq,
                   shape: Struct | None, about: str, macs: int) -> Layer | None:
-    """The layer on an N:M sparse kernel when its weights follow a pattern and the measured speedups
-    (lowering/sparsity.py) say a sparse kernel beats the dense one on this ISA; else None."""
+    """The layer on an N:M sparse kernel when its weights follow a pattern and the cost model fitted to measured
+    cycles (lowering/sparsity.py) predicts a sparse kernel beats the dense one at this shape on this ISA; else
+    None."""
     if not m.sparse or m.isa == "base":
         return None
     pattern = sparsity.detect(rows)
-    variant = sparsity.choose(kind, pattern, m.isa) if pattern else "dense"
+    cout, k = rows.shape
+    pixels = conv_out_pixels(shape) if kind == "conv" else 1
+    variant = sparsity.choose(kind, pattern, m.isa, pixels, cout, k) if pattern else "dense"
     if variant == "dense":
         return None
     packed = nm_format.pack(rows, pattern)
@@ -205,6 +208,12 @@ def _conv2d_layer(op: str, m: Match, x: Tensor, out: Tensor, shape: Struct, rows
     return Layer("", op, "dense", _dense_kernel("conv2d_i8", m.isa),
                  (In(0), Data("weights"), stride, Out(), shape, q) + ((Scratch(),) if scratch else ()), [x], out,
                  about=about, data=data, macs=macs, scratch_bytes=scratch)
+
+
+def conv_out_pixels(shape: Struct) -> int:
+    """Output pixels of a conv_shape_t (h, w, cin, cout, kh, kw, stride, pad)."""
+    h, w, _, _, kh, kw, stride, pad = shape.fields
+    return ((h + 2 * pad - kh) // stride + 1) * ((w + 2 * pad - kw) // stride + 1)
 
 
 def conv2d_scratch_bytes(k: int, cout: int) -> int:
