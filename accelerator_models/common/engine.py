@@ -8,7 +8,8 @@ at the earliest time its unit (and, for DMA, the DRAM channel) is free, every de
 allocation fits the buffer; allocations are granted in program order (a prefetch may not take the space an
 earlier operation needs — with the builder's check that every program-order prefix fits, this makes the
 program deadlock-free). A program that can never make progress (an allocation that cannot fit while
-nothing else can run) is an error, never a silent spill."""
+nothing else can run) is an error, never a silent spill; so is a free of a slot that is not live (allocated and
+not yet freed: a free whose dependencies were lost fires too early), and the occupancy never goes below zero."""
 from __future__ import annotations
 
 import heapq
@@ -55,8 +56,9 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
     capacity = hw.buffer.capacity_bytes
     slot_bytes = {slot: b for op in ops for slot, b in op.alloc}
     need_of = [sum(b for _, b in op.alloc) for op in ops]
-    alloc_order = deque(op.id for op in ops if op.alloc)
+    alloc_order = deque(op.id for op in ops if need_of[op.id])
     occupied = peak = 0
+    live = set()                            # slots allocated and not yet freed
     frees = []                              # heap of (time, sync op id)
     times = [0]                             # heap of candidate event times
     busy = dict.fromkeys(units, 0)
@@ -85,7 +87,12 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
             start[s] = end[s] = ts
             remaining -= 1
             for slot in ops[s].free:
+                if slot not in live:
+                    raise ModelError(f"'{ops[s].name}' frees slot '{slot}' at cycle {ts:,}, when it is not live (not "
+                                     "yet allocated, or already freed): the schedule is missing a dependency")
+                live.remove(slot)
                 occupied -= slot_bytes[slot]
+            assert occupied >= 0, f"buffer occupancy {occupied} < 0 after '{ops[s].name}'"
             for d in dependents[s]:
                 waiting_syncs[d] -= 1
                 if waiting_syncs[d] == 0:
@@ -108,6 +115,7 @@ def simulate(ops: list[Op], hw: Hardware) -> Timeline:
                     continue
                 if need:
                     alloc_order.popleft()
+                live.update(slot for slot, _ in op.alloc)
                 q.popleft()
                 occupied += need
                 peak = max(peak, occupied)

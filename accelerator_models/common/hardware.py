@@ -6,6 +6,17 @@ lane-vector for each elementwise operation); the on-chip buffer (banks x bytes, 
 units) that holds every tile; DRAM (bytes per cycle, latency); and the energy table (pJ per MAC, per vector
 element-operation, per byte read or written on chip and in DRAM).
 
+Optional second buffer level: `local_buffer: {bytes, bytes_per_cycle}` under `mac_unit` and `vec_unit`, the
+unit's own small buffer (the paper's inner tier, L0) between the on-chip buffer and the unit. An operation's
+tiles move between the two at `bytes_per_cycle` each way (the slower of that and the on-chip buffer's port
+bounds the operation), and what the unit holds at once must fit `bytes`:
+- the matrix unit, per fold: the stationary block loading for the next fold and the m streamed rows and m
+  output rows of this one, (r c + m (r + c)) words with r x c <= rows x cols — a mapping whose fold does not
+  fit is not used, and a GEMM with no fitting mapping is infeasible (`Infeasible`);
+- the vector unit: the rows a row-wise operation (a softmax: a max, then exponentials against it) works on,
+  which the schedule declares (`Program.vec(resident=...)`); elementwise work streams through.
+The engine does not track local occupancy: a unit holds only the operation in flight.
+
 Optional sections (MEADOW's tiled PE array; a description with `pe_groups` may omit `mac_unit`):
 - `pe_groups`: named groups of processing elements, each an engine unit of its own: `pes` PEs of `lanes` MACs
   each, of kind `parallel` (a PE forms an L-wide dot product per cycle: one output element every
@@ -25,10 +36,16 @@ from pathlib import Path
 
 import yaml
 
-from accelerator_models.common.errors import ModelError
+from accelerator_models.common.errors import Infeasible, ModelError
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 VEC_OPS = ("max", "add", "mul", "exp", "div")
+
+
+@dataclass(frozen=True)
+class LocalBuffer:
+    bytes: int
+    bytes_per_cycle: int
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,7 @@ class MacUnit:
     rows: int
     cols: int
     dataflow: str
+    local: LocalBuffer | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +61,7 @@ class VecUnit:
     lanes: int
     cycles: dict
     startup_cycles: int
+    local: LocalBuffer | None = None
 
 
 @dataclass(frozen=True)
@@ -153,8 +172,8 @@ class Hardware:
 
     def with_dram_bandwidth(self, gbps: float) -> "Hardware":
         """The same hardware with DRAM at `gbps` gigabits per second (bytes per cycle at its clock)."""
-        if not gbps > 0:
-            raise ModelError(f"DRAM bandwidth must be positive, got {gbps} Gbps")
+        if not (gbps > 0 and math.isfinite(gbps)):
+            raise ModelError(f"DRAM bandwidth must be a positive finite number, got {gbps} Gbps")
         return replace(self, dram=Dram(gbps * 1e9 / 8 / (self.clock_mhz * 1e6), self.dram.latency_cycles))
 
     def with_buffer_bytes(self, nbytes: int) -> "Hardware":
@@ -181,20 +200,52 @@ class Hardware:
     # --- the cost of one tile operation -------------------------------------------------------------
     def gemm_cycles(self, m: int, k: int, n: int) -> int:
         """(m x k) @ (k x n) on the weight-stationary array, with whichever operand held stationary is faster
-        (C^T = B^T A^T: the mapping is the compiler's choice; the result is written transposed)."""
-        return min(self.ws_cycles(m, k, n), self.ws_cycles(n, k, m))
+        (C^T = B^T A^T: the mapping is the compiler's choice; the result is written transposed) among those
+        whose fold fits the MAC unit's local buffer; `Infeasible` when neither does."""
+        fits = [self.ws_cycles(a, k, b) for a, b in ((m, n), (n, m)) if self.fold_fits(a, k, b)]
+        if not fits:
+            raise Infeasible(f"a {m} x {k} x {n} GEMM does not fit the MAC unit's {self.mac.local.bytes:,}-byte local "
+                             f"buffer in either mapping (at most {self.max_streamed_rows(k, min(m, n))} streamed rows "
+                             "per fold): use smaller tiles")
+        return min(fits)
+
+    def fold_fits(self, m: int, k: int, n: int) -> bool:
+        """Whether a fold of (m x k) @ (k x n), k x n stationary, fits the MAC unit's local buffer (if it has one):
+        the next fold's stationary block, the m streamed rows and the m output rows."""
+        return m <= self.max_streamed_rows(k, n)
+
+    def max_streamed_rows(self, k: int, n: int) -> float:
+        """The most rows a fold with a k x n stationary operand may stream through the MAC unit's local buffer
+        (infinite without one)."""
+        local = self.mac.local
+        if local is None:
+            return math.inf
+        r, c = min(k, self.mac.rows), min(n, self.mac.cols)
+        return (local.bytes // self.word_bytes - r * c) // (r + c)
 
     def ws_cycles(self, m: int, k: int, n: int) -> int:
         """(m x k) @ (k x n) with the k x n operand stationary: it is mapped in folds of rows x cols; per fold
         the weights shift in (rows cycles) and the m input rows stream through with the skew of the array
-        (rows + cols - 2) — SCALE-Sim's 2R + C + T - 2 per fold. Bounded below by the buffer bandwidth needed to
-        stream the operands and the result."""
+        (rows + cols - 2) — SCALE-Sim's 2R + C + T - 2 per fold. Bounded below by the bandwidth needed to
+        stream the operands and the result (the on-chip buffer's port, or the MAC unit's local buffer's if
+        slower)."""
         folds = math.ceil(k / self.mac.rows) * math.ceil(n / self.mac.cols)
         array = folds * (2 * self.mac.rows + self.mac.cols + m - 2)
         wb = self.word_bytes
         reads = (m * k * math.ceil(n / self.mac.cols) + k * n) * wb
-        return max(array, math.ceil(reads / self.buffer.read_bytes_per_cycle),
-                   math.ceil(m * n * wb / self.buffer.write_bytes_per_cycle))
+        rd, wr = self._port(self.mac.local)
+        return max(array, math.ceil(reads / rd), math.ceil(m * n * wb / wr))
+
+    def _port(self, local: LocalBuffer | None) -> tuple:
+        """Read and write bytes per cycle between the on-chip buffer and a unit (through its local buffer)."""
+        rd, wr = self.buffer.read_bytes_per_cycle, self.buffer.write_bytes_per_cycle
+        if local is not None:
+            rd, wr = min(rd, local.bytes_per_cycle), min(wr, local.bytes_per_cycle)
+        return rd, wr
+
+    def vec_fits(self, elements: int) -> bool:
+        """Whether `elements` words held at once fit the vector unit's local buffer (if it has one)."""
+        return self.vec.local is None or elements * self.word_bytes <= self.vec.local.bytes
 
     def vec_cycles(self, ops: dict, elements_in: int, elements_out: int) -> int:
         """Elementwise work `ops` = {operation: element count} on the vector unit, reading `elements_in` and
@@ -202,8 +253,8 @@ class Hardware:
         compute = self.vec.startup_cycles + sum(math.ceil(count / self.vec.lanes) * self.vec.cycles[op]
                                                 for op, count in ops.items() if count)
         wb = self.word_bytes
-        return max(compute, math.ceil(elements_in * wb / self.buffer.read_bytes_per_cycle),
-                   math.ceil(elements_out * wb / self.buffer.write_bytes_per_cycle))
+        rd, wr = self._port(self.vec.local)
+        return max(compute, math.ceil(elements_in * wb / rd), math.ceil(elements_out * wb / wr))
 
     def dma_cycles(self, nbytes: int) -> int:
         """Cycles the DRAM channel is busy for one transfer (the latency comes on top, pipelined)."""
@@ -211,7 +262,7 @@ class Hardware:
 
     def to_json(self) -> dict:
         d = {"name": self.name, "source": self.source, "clock_mhz": self.clock_mhz, "word_bytes": self.word_bytes,
-             "mac_unit": vars(self.mac) if self.mac else None, "vec_unit": vars(self.vec),
+             "mac_unit": _unit_json(self.mac) if self.mac else None, "vec_unit": _unit_json(self.vec),
              "buffer": {**vars(self.buffer), "capacity_bytes": self.buffer.capacity_bytes},
              "dram": vars(self.dram), "energy_pj": vars(self.energy)}
         if self.pe_groups:
@@ -223,12 +274,28 @@ class Hardware:
         return d
 
 
+def _unit_json(unit) -> dict:
+    d = {k: v for k, v in vars(unit).items() if k != "local"}
+    if unit.local is not None:
+        d["local_buffer"] = vars(unit.local)
+    return d
+
+
+def _local(unit_d: dict, where: str) -> LocalBuffer | None:
+    if unit_d.get("local_buffer") is None:
+        return None
+    lb, w = unit_d["local_buffer"], f"{where}.local_buffer"
+    return LocalBuffer(_field(lb, "bytes", w, int), _field(lb, "bytes_per_cycle", w, int))
+
+
 def _field(d: dict, key: str, where: str, kind=float, positive: bool = True, allow_zero: bool = False):
     if not isinstance(d, dict) or key not in d:
         raise ModelError(f"{where}: missing field '{key}'")
     value = d[key]
     if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise ModelError(f"{where}: field '{key}' must be a number, got {value!r}")
+    if kind in (int, float) and not math.isfinite(value):
+        raise ModelError(f"{where}: field '{key}' must be a finite number, got {value!r}")
     if kind is int and value != int(value):
         raise ModelError(f"{where}: field '{key}' must be an integer, got {value!r}")
     if kind in (int, float) and positive and (value < 0 or (value == 0 and not allow_zero)):
@@ -254,7 +321,11 @@ def resolve(path_or_name: str | Path) -> Path:
 def load(path_or_name: str | Path) -> Hardware:
     path = resolve(path_or_name)
     try:
-        d = yaml.safe_load(path.read_text())
+        d = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ModelError(f"hardware file '{path}' is not a text (UTF-8) file: give a YAML description") from None
+    except OSError as err:
+        raise ModelError(f"cannot read hardware file '{path}': {err.strerror}") from None
     except yaml.YAMLError as err:
         raise ModelError(f"hardware file '{path}' is not valid YAML: {err}") from None
     where = f"hardware file '{path}'"
@@ -279,15 +350,20 @@ def from_dict(d: dict, where: str = "hardware description", source: str = "") ->
     mac = None
     if mac_d is not None:
         mac = MacUnit(_field(mac_d, "rows", f"{where} mac_unit", int), _field(mac_d, "cols", f"{where} mac_unit", int),
-                      _field(mac_d, "dataflow", f"{where} mac_unit", str))
+                      _field(mac_d, "dataflow", f"{where} mac_unit", str), _local(mac_d, f"{where} mac_unit"))
         if mac.dataflow != "weight_stationary":
             raise ModelError(f"{where} mac_unit: dataflow '{mac.dataflow}' is not modelled; use weight_stationary")
+    if mac is not None and mac.local is not None and mac.local.bytes < (mac.rows * mac.cols + mac.rows + mac.cols) * \
+            _field(d, "word_bytes", where, int):
+        raise ModelError(f"{where} mac_unit.local_buffer: {mac.local.bytes:,} bytes cannot hold one fold (the "
+                         f"{mac.rows} x {mac.cols} stationary block and one streamed and one output row)")
     cyc = vec_d.get("cycles")
     if not isinstance(cyc, dict):
         raise ModelError(f"{where} vec_unit: missing field 'cycles' (cycles per lane-vector for {', '.join(VEC_OPS)})")
     vec = VecUnit(_field(vec_d, "lanes", f"{where} vec_unit", int),
                   {op: _field(cyc, op, f"{where} vec_unit.cycles", int) for op in VEC_OPS},
-                  _field(vec_d, "startup_cycles", f"{where} vec_unit", int, allow_zero=True))
+                  _field(vec_d, "startup_cycles", f"{where} vec_unit", int, allow_zero=True),
+                  _local(vec_d, f"{where} vec_unit"))
     w = f"{where} buffer"
     buf = Buffer(_field(buf_d, "name", w, str), _field(buf_d, "banks", w, int), _field(buf_d, "bank_bytes", w, int),
                  _field(buf_d, "read_bytes_per_cycle", w, int), _field(buf_d, "write_bytes_per_cycle", w, int))
@@ -306,6 +382,10 @@ def from_dict(d: dict, where: str = "hardware description", source: str = "") ->
         up, w = d["unpack_unit"], f"{where} unpack_unit"
         unpack = UnpackUnit(_field(up, "ids_per_cycle", w, int), _field(up, "lut_bytes", w, int),
                             _field(up, "startup_cycles", w, int, allow_zero=True))
+    for unit, name in ((mac, "mac_unit"), (vec, "vec_unit")):
+        if unit is not None and unit.local is not None and unit.local.bytes > buf.capacity_bytes:
+            raise ModelError(f"{where} {name}.local_buffer: {unit.local.bytes:,} bytes is more than the "
+                             f"{buf.capacity_bytes:,}-byte {buf.name} it is filled from; a local buffer is the smaller level")
     return Hardware(_field(d, "name", where, str), _field(d, "clock_mhz", where), _field(d, "word_bytes", where, int),
                     mac, vec, buf, dram, energy, source, groups, softmax, unpack)
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from accelerator_models.common.errors import ModelError
+import numpy as np
+
+from accelerator_models.common.errors import Infeasible, ModelError  # noqa: F401 (Infeasible: re-exported)
 from accelerator_models.common.hardware import Hardware
 
 UNITS = ("load", "store", "mac", "vec")
@@ -42,10 +44,6 @@ class Op:
     latency: int = 0         # DMA: cycles after the channel is released until the data has landed
 
 
-class Infeasible(ModelError):
-    """The schedule's tiles do not fit the on-chip buffer."""
-
-
 @dataclass
 class Program:
     hw: Hardware
@@ -56,9 +54,11 @@ class Program:
     live_bytes: int = 0
     make_room: object = None                           # callback(bytes_needed, protect) -> frees tiles
     capacity: float | None = None                      # the buffer's bytes (None: the hardware's)
+    serial: bool = False                               # every operation waits for the one before (no overlap)
     tile_cache_stats: dict | None = None               # hits, misses, evictions of a TileCache, if one was used
     _writer: dict = field(default_factory=dict)        # slot -> last writer op ids (several for DRAM tensors)
     _readers: dict = field(default_factory=dict)       # slot -> reader op ids since the last write
+    _allocator: dict = field(default_factory=dict)     # live slot -> the op that allocated it
     _uid: int = 0
     _barrier: int | None = None
 
@@ -97,7 +97,12 @@ class Program:
         deps = self._deps(reads, writes, partial) | set(extra_deps)
         if self._barrier is not None:
             deps.add(self._barrier)
+        if self.serial and self.ops:
+            deps.add(len(self.ops) - 1)
         for slot, shape, b in new:
+            if slot in self.shapes:
+                raise ModelError(f"internal: '{name}' allocates slot '{slot}', which is already live")
+            self._allocator[slot] = oid
             self.shapes[slot] = self.slot_shapes[slot] = shape
             self.nbytes[slot] = b
             self.live_bytes += b
@@ -116,31 +121,56 @@ class Program:
         return oid
 
     def free(self, *slots: str) -> int:
-        """Release on-chip slots once every reader and writer of them has finished."""
+        """Release on-chip slots once every reader and writer of them (and the operation that allocated them,
+        which need not be either) has finished."""
         deps = set()
         for s in slots:
             if s not in self.shapes:
                 raise ModelError(f"internal: free of slot '{s}' that is not live")
+            deps.add(self._allocator.pop(s))
             deps.update(self._writer.pop(s, ()))
             deps.update(self._readers.pop(s, ()))
             self.shapes.pop(s)
             self.live_bytes -= self.nbytes.pop(s)
+        if self.serial and self.ops:       # the chain of a serial program runs through its frees too
+            deps.add(len(self.ops) - 1)
         oid = len(self.ops)
         self.ops.append(Op(oid, "free " + " ".join(slots), "sync", 0, sorted(deps), [], list(slots)))
         return oid
 
     # --- the standard tile operations ----------------------------------------------------------------
-    def load(self, name: str, slot: str, tensor: str, index, shape) -> int:
+    def load(self, name: str, slot: str, tensor: str, index, shape, ones_column: bool = False,
+             prescaled: float | None = None) -> int:
+        """Load tensor[index] (`shape`) into a new slot. `ones_column`: the tile lands beside a column of ones
+        preset in its slot (shape[1] + 1 columns: P [V 1] gives the row sums of P on the matrix unit).
+        `prescaled`: the tensor as its producer writes it with this factor folded into its weights ahead of time
+        (1/sqrt(d) into the Q projection): the numbers are scaled here, at no cost, as that producer would."""
         nbytes = self.slot_bytes(shape)
-        return self.emit(name, "load", self.hw.dma_cycles(nbytes), reads=(tensor,), writes=(slot,),
-                         new=[(slot, shape)], fn=lambda get: [(slot, None, get(tensor)[index].copy())],
-                         dram_read=nbytes, buffer_write=nbytes)
 
-    def store(self, name: str, slot: str, tensor: str, index) -> int:
+        def fn(get):
+            tile = get(tensor)[index]
+            if prescaled is not None:
+                tile = tile * np.float32(prescaled)
+            if ones_column:
+                tile = np.hstack([tile, np.ones((tile.shape[0], 1), tile.dtype)])
+            return [(slot, None, tile.copy())]
+        if ones_column:
+            shape = (shape[0], shape[1] + 1)
+        return self.emit(name, "load", self.hw.dma_cycles(nbytes), reads=(tensor,), writes=(slot,),
+                         new=[(slot, shape)], fn=fn, dram_read=nbytes, buffer_write=nbytes)
+
+    def store(self, name: str, slot: str, tensor: str, index, part=None) -> int:
+        """Store a slot (or `part`, a tuple of slices of it) to tensor[index]."""
         shape = self.shapes[slot]
+        if part is not None:
+            shape = tuple(len(range(*sl.indices(n))) for sl, n in zip(part, shape))
         nbytes = self.slot_bytes(shape)
+
+        def fn(get):
+            tile = get(slot)
+            return [(tensor, index, (tile if part is None else tile[part]).copy())]
         return self.emit(name, "store", self.hw.dma_cycles(nbytes), reads=(slot,), writes=(tensor,), partial=True,
-                         fn=lambda get: [(tensor, index, get(slot).copy())], dram_write=nbytes, buffer_read=nbytes)
+                         fn=fn, dram_write=nbytes, buffer_read=nbytes)
 
     def gemm(self, name: str, m: int, k: int, n: int, reads, writes, fn, new=(), partial=False, extra_deps=()) -> int:
         wb = self.hw.word_bytes
@@ -149,7 +179,12 @@ class Program:
                          buffer_read=(m * k + k * n) * wb, buffer_write=m * n * wb)
 
     def vec(self, name: str, ops: dict, elements_in: int, elements_out: int, reads, writes, fn, new=(),
-            partial=False) -> int:
+            partial=False, resident: int = 0) -> int:
+        """Elementwise work on the vector unit; `resident`: the elements a row-wise operation holds at once (its
+        rows), which must fit the unit's local buffer."""
+        if not self.hw.vec_fits(resident):
+            raise Infeasible(f"'{name}' holds {resident * self.hw.word_bytes:,} bytes of rows, more than the vector "
+                             f"unit's {self.hw.vec.local.bytes:,}-byte local buffer: use smaller tiles")
         wb = self.hw.word_bytes
         work = sum(n * (self.hw.vec.cycles[op] if op == "exp" else 1) for op, n in ops.items())
         return self.emit(name, "vec", self.hw.vec_cycles(ops, elements_in, elements_out), reads=reads, writes=writes,
@@ -157,9 +192,11 @@ class Program:
                          buffer_write=elements_out * wb)
 
     def barrier(self) -> int:
-        """A sync that waits for every operation so far; every later operation waits for it (between layers)."""
+        """A sync that waits for every operation so far (those since the last barrier, and that barrier); every
+        later operation waits for it (between layers, or a fence against prefetching across blocks)."""
         oid = len(self.ops)
-        self.ops.append(Op(oid, "barrier", "sync", 0, list(range(oid)), [], []))
+        first = 0 if self._barrier is None else self._barrier
+        self.ops.append(Op(oid, "barrier", "sync", 0, list(range(first, oid)), [], []))
         self._barrier = oid
         return oid
 

@@ -65,7 +65,7 @@ def evaluate(schedule: str, wl: Attention, hw: Hardware, params: dict, full: boo
     # The two DMA queues share the DRAM channel: their busy cycles add up.
     latency = max(ext(lambda t: t.latency_cycles), busy["load"] + busy["store"], busy["mac"], busy["vec"])
     energy = {k: ext(lambda t, k=k: t.energy_pj[k]) for k in t2.energy_pj}
-    return Evaluation(schedule, dict(params), int(latency), float(sum(energy.values())), energy,
+    return Evaluation(schedule, {**params, **schedules.fixed_params(schedule)}, int(latency), float(sum(energy.values())), energy,
                       int(ext(lambda t: t.dram_bytes)), busy["mac"] / latency, busy["vec"] / latency,
                       max(t.peak_buffer_bytes for _, _, t in runs), h2, *((p2, t2) if h1 == h2 else (None, None)))
 

@@ -15,8 +15,14 @@ import numpy as np
 from accelerator_models.common.errors import ModelError
 from accelerator_models.common.hardware import Hardware
 from accelerator_models.common.program import Infeasible
+from accelerator_models.mas_attention import schedules
 from accelerator_models.mas_attention.evaluate import Evaluation, evaluate
 from accelerator_models.mas_attention.workloads import Attention
+
+
+class NoTiling(ModelError):
+    """The search found no feasible tiling of a schedule (none fits, or the time limit came first): `edge-sdk npu
+    attention` reports that schedule as infeasible and goes on with the others."""
 
 
 def _sizes(n: int, lo: int, hi: int) -> list:
@@ -25,21 +31,30 @@ def _sizes(n: int, lo: int, hi: int) -> list:
 
 
 def space(schedule: str, wl: Attention) -> dict:
-    """Tile sizes are powers of two (or the whole sequence); key tiles of at least N/32 columns, since more than
-    32 key tiles per row block only adds per-tile overhead (array fill and drain, DMA latency)."""
-    br, bc = _sizes(wl.seq_q, 16, 512), _sizes(wl.seq_kv, max(32, wl.seq_kv // 32), 1024)
+    """Tile sizes are powers of two (or the whole sequence). The row-fused and layer-wise schedules take key
+    tiles of at least N/32 columns, since more than 32 key tiles per row block only adds per-tile overhead
+    (array fill and drain, DMA latency); the key-tiled ones (flash, mas) from 32 columns, since with long rows
+    their score tiles must stay small for the row blocks to grow (a tall row block is what keeps the array's
+    fill and drain low). What the schedule's name fixes (a FLAT variant's K/V policy and DMA mode, mas-paper's
+    tier and options) is not searched."""
+    kind = schedules.family(schedule)
+    key_tiled = kind in ("flash", "mas")
+    br, bc = _sizes(wl.seq_q, 16, 512), _sizes(wl.seq_kv, 32 if key_tiled else max(32, wl.seq_kv // 32), 1024)
     sp = {"Br": br, "Bc": bc}
-    if schedule == "mas":
-        sp.update(chunks=[1, 2, 4], keep=[0.0, 0.25, 0.5, 0.75, 1.0], lookahead=[0, 1], serpentine=[1])
+    if kind == "mas":
+        sp.update(tier=["rows", "keys"], chunks=[1, 2, 4], keep=[0.0, 0.25, 0.5, 0.75, 1.0], lookahead=[0, 1],
+                  serpentine=[1], fold_scale=[0, 1], rowsum=["vec", "mac"])
     else:
-        sp["kv"] = ["resident", "stream"]
-    if schedule == "flash":
+        sp["kv"] = list(schedules.KV_POLICIES)
+    if kind == "flash":
         sp["lookahead"] = [0, 1]
+    for name in schedules.fixed_params(schedule):
+        sp.pop(name, None)
     return sp
 
 
 def _key(prm: dict) -> tuple:
-    return tuple(sorted(prm.items()))
+    return tuple(sorted(schedules.canonical(prm).items()))
 
 
 FINALISTS = 3          # best estimated tilings simulated in full
@@ -50,9 +65,10 @@ OBJECTIVES = {"latency": lambda ev: (ev.latency_cycles, ev.energy_pj),
 
 
 def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time_limit: float | None = None,
-           seed: int = 0, progress=None, objective: str = "latency") -> tuple[Evaluation, dict]:
+           seed: int = 0, progress=None, objective: str = "latency", seeds=()) -> tuple[Evaluation, dict]:
     """The best tiling of `schedule` for `objective`: 'latency' (the default; energy breaks ties), 'energy'
-    (latency breaks ties) or 'edp' (energy-delay product)."""
+    (latency breaks ties) or 'edp' (energy-delay product). `seeds`: tilings of the schedule's space the genetic
+    search starts from (besides random ones), e.g. the best tilings of the schedules it generalises."""
     if objective not in OBJECTIVES:
         raise ModelError(f"unknown objective '{objective}'; choose from: {', '.join(OBJECTIVES)}")
     goal = OBJECTIVES[objective]
@@ -89,7 +105,9 @@ def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time
 
         def rand():
             return {n: sp[n][rng.integers(len(sp[n]))] for n in names}
-        pop = [rand() for _ in range(12)]
+        starts = [prm for prm in seeds if all(prm.get(n) in sp[n] for n in names)]
+        pop = [{n: prm[n] for n in names} for prm in starts][:12]
+        pop += [rand() for _ in range(12 - len(pop))]
         for prm in pop:
             score(prm)
 
@@ -131,10 +149,10 @@ def search(schedule: str, wl: Attention, hw: Hardware, max_evals: int = 64, time
         evolve(max_evals)
     feasible = {k: ev for k, ev in seen.items() if ev is not None}
     if not feasible and len(seen) < min(size, max_evals):
-        raise ModelError(f"the time limit ({time_limit} s) ended the search of '{schedule}' after {len(seen)} tilings, "
+        raise NoTiling(f"the time limit ({time_limit} s) ended the search of '{schedule}' after {len(seen)} tilings, "
                          "before a feasible one was found: allow more time")
     if not feasible:
-        raise ModelError(f"no tiling of schedule '{schedule}' fits the {hw.buffer.capacity_bytes:,}-byte "
+        raise NoTiling(f"no tiling of schedule '{schedule}' fits the {hw.buffer.capacity_bytes:,}-byte "
                          f"{hw.buffer.name} of '{hw.name}' for workload '{wl.name}' (seq {wl.seq_q} x {wl.seq_kv}, head "
                          f"dim {wl.head_dim}); even the smallest tiles are too large: use a larger buffer")
     # Past the time limit only the best estimate is simulated in full (every reported number must be).
