@@ -108,6 +108,8 @@ def _cmd_cc(args: argparse.Namespace) -> int:
 
 def _cmd_sim(args: argparse.Namespace) -> int:
     from edge_sdk import sim
+    if args.interactive or args.breaks:
+        return _cmd_debug(args)
     if args.max_cycles is not None and args.sim != "rtl":
         raise EdgeSdkError("--max-cycles counts core cycles, which only the RTL models (--sim rtl); bound a run on "
                            "Spike with --max-instructions N")
@@ -123,12 +125,23 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             print(json.dumps({"error": str(err), "limit": err.limit, "process_status": EXIT_LIMIT}, indent=2))
         print(f"error: {err}", file=sys.stderr)
         return EXIT_LIMIT
-    status = EXIT_TRAPPED if r.trap is not None else EXIT_OK if r.exit_code == 0 else EXIT_PROGRAM_FAILED
+    status = _sim_status(r)
     if args.json:
         print(json.dumps({**r.to_json(), "process_status": status}, indent=2))
     else:
         sys.stdout.write(r.console)
         sys.stdout.flush()
+    return _sim_summary(r, status, summary=not args.json)
+
+
+def _sim_status(r) -> int:
+    """The process status of a finished run (see EPILOG)."""
+    return EXIT_TRAPPED if r.trap is not None else EXIT_OK if r.exit_code == 0 else EXIT_PROGRAM_FAILED
+
+
+def _sim_summary(r, status: int, summary: bool = True) -> int:
+    """Print a finished run's summary line (unless not `summary`) and its trap to stderr; return `status`."""
+    if summary:
         cycles = "" if r.cycles is None else f", {r.cycles} cycles"
         print(f"[{r.sim}] exit code {r.exit_code}, {r.instret} instructions{cycles}, {r.sim_seconds:.3f} s",
               file=sys.stderr)
@@ -136,6 +149,23 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         what = "" if r.trap.stack_overflow else "the program trapped: "
         print(f"error: {what}{r.trap}", file=sys.stderr)
     return status
+
+
+def _cmd_debug(args: argparse.Namespace) -> int:
+    """`sim --interactive`: the RTL debugger on stdin; the process status is the program's, if it exited."""
+    from edge_sdk.sim.debugger import debug
+    if not args.interactive:
+        raise EdgeSdkError("--break stops the interactive debugger: add --interactive")
+    if args.sim != "rtl":
+        raise EdgeSdkError("--interactive debugs the RTL core: add --sim rtl")
+    if args.json:
+        raise EdgeSdkError("--json prints a finished run; it does not combine with --interactive")
+    r = debug(args.elf, memory=args.memory, breaks=args.breaks or [], trace=args.trace,
+              max_cycles=args.max_cycles or DEFAULT_MAX_CYCLES,
+              max_instructions=args.max_instructions or DEFAULT_MAX_INSTRUCTIONS)
+    if r is None:
+        return EXIT_OK
+    return _sim_summary(r, _sim_status(r))
 
 
 def _cmd_bench_kernels(args: argparse.Namespace) -> int:
@@ -368,7 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  edge-sdk sim prog.elf                            # Spike\n"
                "  edge-sdk sim prog.elf --sim rtl --json           # cycles and counters as one JSON object\n"
-               "  edge-sdk sim prog.elf --sim rtl --max-cycles 5e6 --trace rtl.trace\n\n"
+               "  edge-sdk sim prog.elf --sim rtl --max-cycles 5e6 --trace rtl.trace\n"
+               "  edge-sdk sim prog.elf --sim rtl --break main --interactive   # the debugger (type help)\n\n"
                f"limits: a program that does not exit is stopped after --max-instructions (default "
                f"{DEFAULT_MAX_INSTRUCTIONS:,}, both\nsimulators), --max-cycles (RTL only; default "
                f"{DEFAULT_MAX_CYCLES:,}) or --timeout seconds of wall time (default {DEFAULT_TIMEOUT_S:g}).\n\n"
@@ -391,6 +422,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write a commit trace (Spike --log-commits format) to FILE")
     s.add_argument("--memory", default="default", choices=sorted(MEMORY_MAPS), help="memory configuration")
     s.add_argument("--json", action="store_true", help="print one JSON object instead of the console")
+    s.add_argument("--interactive", action="store_true",
+                   help="RTL only: a debugger on stdin (step, continue, regs, mem, counters, disassembly); "
+                        "type help")
+    s.add_argument("--break", dest="breaks", action="append", default=None, metavar="SYMBOL|ADDR",
+                   help="with --interactive: stop before the instruction there (repeatable); the debugger runs "
+                        "to the first one reached")
     s.set_defaults(func=_cmd_sim)
 
     rt = sub.add_parser("runtime", help="WebAssembly runtime prediction with conformal bounds (Pitot-style)")

@@ -339,9 +339,9 @@ def test_verilated_model_builds_under_the_lock(monkeypatch, tmp_path):
         return out
 
     monkeypatch.setattr(rtl, "cached_build", record)
-    rtl.simulator(memory_map("default"))
+    rtl.core_library(memory_map("default"))
     mdir = seen["cmd"][seen["cmd"].index("--Mdir") + 1]
-    assert mdir.startswith(str(seen["out"].parent)) and seen["out"].name.startswith("edge-rtl-sim-default-")
+    assert mdir.startswith(str(seen["out"].parent)) and seen["out"].name.startswith("libedge-core-default-")
 
 
 def test_help_is_for_users():

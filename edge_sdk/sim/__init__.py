@@ -1,4 +1,5 @@
-"""Simulator back-ends behind one interface: `run(elf, sim="spike"|"rtl")` returns a `SimResult`."""
+"""Simulator back-ends behind one interface: `run(elf, sim="spike"|"rtl")` returns a `SimResult`; `RTLCore` is
+the RTL in this process, to step, break and inspect (edge_sdk/sim/rtlcore.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,10 +8,11 @@ from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import memory_map
 from edge_sdk.sim import rtl, spike
 from edge_sdk.sim.result import SimLimitError, SimResult, Trap
+from edge_sdk.sim.rtlcore import RTLCore
 
 BACKENDS = {"spike": spike.run, "rtl": rtl.run}
 
-__all__ = ["BACKENDS", "SimLimitError", "SimResult", "Trap", "run"]
+__all__ = ["BACKENDS", "RTLCore", "SimLimitError", "SimResult", "Trap", "run"]
 
 
 def run(elf: str | Path, sim: str = "spike", max_cycles: int | None = None, trace: str | Path | None = None,

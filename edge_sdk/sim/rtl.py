@@ -1,5 +1,6 @@
-"""RTL back-end: the edge SoC Verilated with its C++ harness (hw/sim/), built once per source version and
-memory configuration."""
+"""RTL back-end: the edge SoC Verilated with its C++ core driver (hw/sim/), built once per source version and
+memory configuration into a shared library (`core_library`, which Python's RTLCore loads in-process) and a
+thin harness executable linked to it (`simulator`, which `run` starts as a subprocess)."""
 from __future__ import annotations
 
 import hashlib
@@ -17,7 +18,9 @@ from edge_sdk.sim.result import (EVENT_NAMES, SimLimitError, SimResult, check_el
 
 ROOT = Path(__file__).resolve().parents[2]
 RTL = ROOT / "hw" / "rtl"
-HARNESS = ROOT / "hw" / "sim" / "edge_sim_main.cpp"
+SIM = ROOT / "hw" / "sim"
+DRIVER_SOURCES = (SIM / "edge_core_driver.h", SIM / "edge_core_driver.cpp", SIM / "edge_core_capi.cpp")
+HARNESS = SIM / "edge_sim_main.cpp"
 # Packages first, then every module; one module per file, file name = module name.
 RTL_SOURCES = ("edge_core_pkg.sv", "edge_insn_pkg.sv", "edge_alu.sv", "edge_compressed_decoder.sv",
                "edge_xedge_decoder.sv", "edge_decoder.sv", "edge_decimate.sv", "edge_dotp.sv", "edge_loop_unit.sv", "edge_muldiv.sv", "edge_regfile.sv",
@@ -52,26 +55,44 @@ def lint() -> None:
         raise EdgeSdkError("verilator --lint-only -Wall is not clean on hw/rtl:\n" + proc.stderr.strip())
 
 
-def simulator(mem: MemoryMap, xdec: bool = False) -> Path:
-    """The Verilated SoC for `mem`, built if missing (about a minute on 2 cores): the xedge core, or with
-    `xdec` the core with the sparse extension."""
-    sources = rtl_paths() + [HARNESS]
-    core = "xdec" if xdec else "xedge"
+def _build_name(mem: MemoryMap, xdec: bool, harness: bool = False) -> str:
+    """`<memory>-<core>-<digest>`: one build per version of the RTL and the driver (and of the harness, for
+    its executable) and per memory configuration."""
+    sources = rtl_paths() + list(DRIVER_SOURCES) + ([HARNESS] if harness else [])
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + repr(mem).encode()).hexdigest()[:12]
-    out = BUILD / "rtl" / f"edge-rtl-sim-{mem.name}-{core}-{digest}"
+    return f"{mem.name}-{'xdec' if xdec else 'xedge'}-{digest}"
+
+
+def core_library(mem: MemoryMap, xdec: bool = False) -> Path:
+    """The Verilated SoC for `mem` with its core driver and C API, as a shared library, built if missing (about
+    a minute on 2 cores): the xedge core, or with `xdec` the core with the sparse extension. Everything is
+    compiled position-independent with hidden symbols; only the driver and the C API are exported, and the
+    library binds its own symbols (-Bsymbolic), so cores of several configurations can share a process."""
+    name = _build_name(mem, xdec)
+    out = BUILD / "rtl" / f"libedge-core-{name}.so"
     # Verilator's work directory: cached_build runs the command under the lock of `out`, so two processes
     # building the same model for the first time never share a half-built --Mdir.
-    workdir = BUILD / "rtl" / f"obj-{mem.name}-{core}-{digest}"
+    workdir = BUILD / "rtl" / f"obj-{name}"
 
     def command(tmp: Path) -> list[str]:
         params = [f"-G{k}={v}" if not k.endswith("Base") else f"-G{k}=32'h{v:08x}"
                   for k, v in mem.rtl_parameters().items()] + [f"-GEnableXdec={int(xdec)}"]
         return ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast",
                 "--x-initial", "fast", "--noassert", "-Wno-fatal", "--top-module", "edge_soc",
-                "-CFLAGS", "-std=c++20 -O2", "--Mdir", str(workdir), *params,
-                *map(str, sources), "-o", str(tmp)]
+                "-CFLAGS", f"-std=c++20 -O2 -fPIC -fvisibility=hidden -I{SIM}",
+                "-LDFLAGS", f"-shared -Wl,-Bsymbolic -Wl,-soname,{out.name}", "--Mdir", str(workdir), *params,
+                *map(str, rtl_paths()), *(str(p) for p in DRIVER_SOURCES if p.suffix == ".cpp"), "-o", str(tmp)]
 
     return cached_build(out, command, f"the Verilated core ({mem.name})", env=verilator_env())
+
+
+def simulator(mem: MemoryMap, xdec: bool = False) -> Path:
+    """The harness executable for `mem` (the thin main of hw/sim/edge_sim_main.cpp over `core_library`, found
+    next to it), built if missing."""
+    library = core_library(mem, xdec)
+    out = library.with_name(f"edge-rtl-sim-{_build_name(mem, xdec, harness=True)}")
+    return cached_build(out, lambda tmp: ["g++", "-std=c++20", "-O2", f"-I{SIM}", str(HARNESS), str(library),
+                                          "-Wl,-rpath,$ORIGIN", "-o", str(tmp)], "the RTL simulator harness")
 
 
 def run(elf: str | Path, mem: MemoryMap, max_cycles: int | None = None, trace: str | Path | None = None,
@@ -106,16 +127,29 @@ def run(elf: str | Path, mem: MemoryMap, max_cycles: int | None = None, trace: s
                            + stderr.strip()[-2000:])
     summary = json.loads(stderr[summary_at + len("@edge-rtl-sim "):].splitlines()[0])
     if summary["status"] == "timeout":
-        if summary.get("limit") == "instructions":
-            raise SimLimitError(limit_message(elf, f"{max_instructions} instructions on the RTL", "max-instructions"),
-                                "max-instructions")
-        raise SimLimitError(limit_message(elf, f"{max_cycles} cycles on the RTL", "max-cycles"), "max-cycles")
+        raise limit_error(elf, "instructions" if summary.get("limit") == "instructions" else "cycles",
+                          max_cycles, max_instructions)
     if summary["status"] != "exit":
         raise EdgeSdkError(f"the RTL simulator could not run '{elf}': {summary.get('message')}")
-    console, report, trap = parse_reports(decode_console(proc.stdout))
+    return result(elf, summary["exit_code"], decode_console(proc.stdout), summary["cycles"], seconds, trace)
+
+
+def limit_error(elf: Path, limit: str, max_cycles: int | None, max_instructions: int | None) -> SimLimitError:
+    """The error of a run on the RTL that reached its `limit` ("cycles" or "instructions")."""
+    if limit == "instructions":
+        return SimLimitError(limit_message(elf, f"{max_instructions} instructions on the RTL", "max-instructions"),
+                             "max-instructions")
+    return SimLimitError(limit_message(elf, f"{max_cycles} cycles on the RTL", "max-cycles"), "max-cycles")
+
+
+def result(elf: Path, exit_code: int, output: str, total_cycles: int, seconds: float,
+           trace: Path | None) -> SimResult:
+    """The SimResult of a run on the RTL that exited, from the program's whole console `output` (the runtime's
+    reports still in it): the same for the subprocess harness and the in-process RTLCore."""
+    console, report, trap = parse_reports(output)
     if report is None:
         raise EdgeSdkError(f"'{elf}' exited without the runtime's exit report: link it with `edge-sdk cc`")
-    return SimResult(sim="rtl", exit_code=summary["exit_code"], console=console,
+    return SimResult(sim="rtl", exit_code=exit_code, console=console,
                      instret=report["instret"], cycles=report["cycles"], sim_seconds=seconds,
                      counters={k: report[k] for k in EVENT_NAMES}, trap=trap,
-                     total_cycles=summary["cycles"], trace=str(trace) if trace is not None else None)
+                     total_cycles=total_cycles, trace=str(trace) if trace is not None else None)

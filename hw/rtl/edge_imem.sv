@@ -1,8 +1,8 @@
 // Instruction memory (the MCU's code flash): two interleaved halfword banks, so a 32-bit instruction at any
 // halfword boundary is fetched in one cycle, plus a data read port for constant tables (weights) the firmware
 // reads straight from code memory: a word per request, registered like the data SRAM (the core adds the
-// platform's wait states before it issues the request). No write port: stores to IMEM fault. Loaded by the
-// host through DPI.
+// platform's wait states before it issues the request). No write port: stores to IMEM fault. Loaded (and read
+// by the simulation's debugger) by the host through DPI.
 module edge_imem #(
   parameter logic [31:0] Base = 32'h8000_0000,
   parameter int unsigned Bytes = 512 * 1024
@@ -40,6 +40,13 @@ module edge_imem #(
       if (off[0]) mem[off[IndexWidth:1]][15:8] = data;
       else mem[off[IndexWidth:1]][7:0] = data;
     end
+  endfunction
+
+  export "DPI-C" function edge_imem_read_byte;
+  function automatic byte unsigned edge_imem_read_byte(input int unsigned addr);
+    int unsigned off = addr - Base;
+    if (off >= Bytes) return 8'd0;
+    return off[0] ? mem[off[IndexWidth:1]][15:8] : mem[off[IndexWidth:1]][7:0];
   endfunction
 
   logic unused_offset;

@@ -26,4 +26,13 @@ module edge_regfile (
   assign rdata_a_o = raddr_a_i == 5'd0 ? 32'd0 : regs_q[raddr_a_i];
   assign rdata_b_o = raddr_b_i == 5'd0 ? 32'd0 : regs_q[raddr_b_i];
   assign rdata_c_o = raddr_c_i == 5'd0 ? 32'd0 : regs_q[raddr_c_i];
+
+`ifdef VERILATOR
+  // The simulation's view of the registers (hw/sim/edge_core_driver.cpp: Python's RTLCore, the debugger);
+  // synthesis never sees it.
+  export "DPI-C" function edge_regfile_read;
+  function automatic int unsigned edge_regfile_read(input int unsigned index);
+    return index == 0 || index > 31 ? 32'd0 : regs_q[index[4:0]];
+  endfunction
+`endif
 endmodule
