@@ -93,7 +93,9 @@ def compile(model: str | Path, out_dir: str | Path, calibration: str | Path | np
             isa: str = "xedge", memory: str = "default", dense_only: bool = False) -> CompiledModel:  # noqa: A001
     """Compile `model` (an ONNX file or ModelProto; float with `calibration` data, or QDQ) for `isa` and the
     memory map `memory` into out_dir; the compiled model (`.run(x, sim)`, `.report`). Weight layers whose
-    weights follow an N:M pattern use the sparse kernels where they are measured faster, unless `dense_only`."""
+    weights follow an N:M pattern use the sparse kernels where the cost model fitted to measured cycles predicts
+    them faster at the layer's shape (lowering/sparsity.py), unless `dense_only`; the report names the pattern
+    either way."""
     out = _out_dir(out_dir)
     lowering.check_target(isa, memory)
     title = Path(model).name if isinstance(model, (str, Path)) else (model.graph.name or "model")

@@ -85,10 +85,14 @@ def test_depthwise_left_dense_and_compile_detects_the_pattern(tmp_path):
     assert np.array_equal(initializers(path)["dw.weight"], initializers(tmp_path / "pruned.onnx")["dw.weight"])
     compiled = compiler.compile(tmp_path / "pruned.onnx", tmp_path / "out", calibration=samples((1, 3, 12, 12)),
                                 isa="xdec")
-    assert [(row["op"], row["kernel"], row["pattern"]) for row in compiled.report["layers"]] == [
-        ("conv2d", "dense", None), ("depthwise_conv2d", "dense", None), ("conv2d", "sparse-ext", "1:8"),
-        ("add", "glue", None), ("avg_pool2d", "glue", None), ("avg_pool2d", "glue", None),
-        ("dense", "sparse-ext", "1:8")]
+    # the pattern is detected in the pruned layers, whichever kernel the cost model predicts fastest at their
+    # shapes runs them (tests/test_kernels.py checks those predictions against measured cycles)
+    rows = [(row["op"], row["kernel"], row["pattern"]) for row in compiled.report["layers"]]
+    assert [(op, pattern) for op, _, pattern in rows] == [
+        ("conv2d", None), ("depthwise_conv2d", None), ("conv2d", "1:8"), ("add", None), ("avg_pool2d", None),
+        ("avg_pool2d", None), ("dense", "1:8")]
+    assert [kernel for _, kernel, pattern in rows if pattern] != ["dense", "dense"]
+    assert all(kernel in ("dense", "sparse-sw", "sparse-ext") for _, kernel, pattern in rows if pattern)
 
 
 def test_qdq_model_pruned_in_its_integers(tmp_path):

@@ -168,18 +168,18 @@ def _weight_data(m: Match, rows: np.ndarray, w_scales: np.ndarray, xq: QParams, 
 
 
 def _sparse_layer(m: Match, kind: str, op: str, x: Tensor, out: Tensor, rows: np.ndarray, w_scales, xq,
-                  shape: Struct | None, about: str, macs: int) -> Layer | None:
+                  shape: Struct | None, about: str, macs: int) -> tuple[Layer | None, str | None]:
     """The layer on an N:M sparse kernel when its weights follow a pattern and the cost model fitted to measured
     cycles (lowering/sparsity.py) predicts a sparse kernel beats the dense one at this shape on this ISA; else
-    None."""
+    None; and the pattern the weights follow ("N:M" or None), so the report names it whichever kernel runs it."""
     if not m.sparse or m.isa == "base":
-        return None
+        return None, None
     pattern = sparsity.detect(rows)
     cout, k = rows.shape
     pixels = conv_out_pixels(shape) if kind == "conv" else 1
     variant = sparsity.choose(kind, pattern, m.isa, pixels, cout, k) if pattern else "dense"
     if variant == "dense":
-        return None
+        return None, pattern.name if pattern else None
     packed = nm_format.pack(rows, pattern)
     qdata, q = _quant_data(m, rows, w_scales, xq, out)
     nm = Struct("nm_weights_t", (Data("values"), Data("offsets"), packed.rows, packed.k, pattern.n, pattern.m,
@@ -194,20 +194,20 @@ def _sparse_layer(m: Match, kind: str, op: str, x: Tensor, out: Tensor, rows: np
         args, scratch = ((In(0), nm, Out(), q, Scratch()), packed.value_stride) if suffix == "sw" else \
             ((In(0), nm, Out(), q), 0)
     return Layer("", op, sparsity.VARIANT_KIND[variant], function, args, [x], out, about=about, data=data,
-                 macs=macs, scratch_bytes=scratch, pattern=pattern.name)
+                 macs=macs, scratch_bytes=scratch, pattern=pattern.name), pattern.name
 
 
 def _conv2d_layer(op: str, m: Match, x: Tensor, out: Tensor, shape: Struct, rows, w_scales, xq, about, macs) -> Layer:
     """A call of the conv2d kernel (the SIMD one needs scratch: im2col rows and accumulators), or of its N:M
     sparse counterpart."""
-    sparse = _sparse_layer(m, "conv", op, x, out, rows, w_scales, xq, shape, about, macs)
+    sparse, pattern = _sparse_layer(m, "conv", op, x, out, rows, w_scales, xq, shape, about, macs)
     if sparse:
         return sparse
     data, q, stride = _weight_data(m, rows, w_scales, xq, out)
     scratch = 0 if m.isa == "base" else conv2d_scratch_bytes(*rows.shape[::-1])
     return Layer("", op, "dense", _dense_kernel("conv2d_i8", m.isa),
                  (In(0), Data("weights"), stride, Out(), shape, q) + ((Scratch(),) if scratch else ()), [x], out,
-                 about=about, data=data, macs=macs, scratch_bytes=scratch)
+                 about=about, data=data, macs=macs, scratch_bytes=scratch, pattern=pattern)
 
 
 def conv_out_pixels(shape: Struct) -> int:
@@ -280,13 +280,13 @@ def dense(m: Match) -> list[Layer]:
         shape = Struct("conv_shape_t", (m_rows, 1, k, cout, 1, 1, 1, 0))
         return pre + [_conv2d_layer("dense", m, x, out, shape, rows, w_scales, xq, f"{k} -> {cout} x {m_rows} rows",
                                     m_rows * k * cout)]
-    sparse = _sparse_layer(m, "fc", "dense", x, out, rows, w_scales, xq, None, f"{k} -> {cout}", k * cout)
+    sparse, pattern = _sparse_layer(m, "fc", "dense", x, out, rows, w_scales, xq, None, f"{k} -> {cout}", k * cout)
     if sparse:
         return pre + [sparse]
     data, q, stride = _weight_data(m, rows, w_scales, xq, out)
     return pre + [Layer("", "dense", "dense", _dense_kernel("fc_i8", m.isa),
                         (In(0), Data("weights"), stride, Out(), k, cout, q), [x], out, about=f"{k} -> {cout}",
-                        data=data, macs=k * cout)]
+                        data=data, macs=k * cout, pattern=pattern)]
 
 
 def _operands(m: Match) -> tuple[tuple[Tensor, QParams], tuple, bool]:

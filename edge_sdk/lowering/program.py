@@ -111,7 +111,7 @@ class Layer:
     data: dict[str, np.ndarray] = field(default_factory=dict)   # constant arrays (int8 / int32)
     macs: int = 0                 # dense-equivalent MACs
     scratch_bytes: int = 0
-    pattern: str | None = None    # "N:M" of a sparse layer
+    pattern: str | None = None    # "N:M" the weights follow (run sparse, or dense where that is predicted faster)
 
     @property
     def weight_bytes(self) -> int:
