@@ -12,7 +12,7 @@ from common import RESULTS, load_json, write_result
 import json
 
 from edge_sdk.kernel_bench import LAYERS, sweep
-from edge_sdk.lowering.sparsity import COSTS, features, fit
+from edge_sdk.lowering.sparsity import COSTS, choose, features, fit
 from riscv_ext.nm_format import SUPPORTED, parse_pattern
 
 
@@ -52,6 +52,28 @@ def write_costs(result: dict) -> None:
             print(f"cost model {kind} {variant}: {m['samples']} samples, mean error {m['mean_relative_error']:.1%} "
                   f"(max {m['max_relative_error']:.1%})" + (f", held out {held:.1%}" if held is not None else ""))
     print(f"wrote {COSTS.relative_to(RESULTS.parent.parent)}")
+    loss = choice_loss(result["rows"])
+    print(f"kernel choice on the benchmark's {loss['cases']} (layer, pattern, ISA) cases: {loss['mean']:.1%} mean, "
+          f"{loss['worst']:.0%} worst over the measured fastest kernel")
+
+
+def choice_loss(rows: list[dict]) -> dict:
+    """How much slower than the measured fastest kernel the compiler's choice (sparsity.choose) is, over every
+    conv / fc layer and pattern of the benchmark on xedge (dense, sw) and xdec (dense, sw, ext)."""
+    dense = {r["layer"]: r["cycles"] for r in rows if r["variant"] == "dense"}
+    cases: dict = {}
+    for r in rows:
+        if r["variant"] in ("sw", "ext"):
+            cases.setdefault((r["layer"], r["pattern"]), {"dense": dense[r["layer"]]})[r["variant"]] = r["cycles"]
+    losses = []
+    for (name, pattern), cycles in cases.items():
+        layer = LAYERS[name]
+        pixels = layer.ho * layer.wo if layer.op == "conv" else 1
+        for isa, allowed in (("xedge", ("dense", "sw")), ("xdec", ("dense", "sw", "ext"))):
+            options = {k: v for k, v in cycles.items() if k in allowed}
+            chosen = choose(layer.op, parse_pattern(pattern), isa, pixels, layer.cout, layer.reduction)
+            losses.append(options[chosen] / min(options.values()) - 1)
+    return {"cases": len(losses), "mean": sum(losses) / len(losses), "worst": max(losses)}
 
 
 def plot(rows: list[dict]) -> None:
