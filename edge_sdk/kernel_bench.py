@@ -101,8 +101,9 @@ def glue(name, op, h, channels, w=None, k=1, stride=1, pad=0, kw=0, pads=(0, 0, 
 
 
 # Layer shapes from real networks: ResNet-18 at 64x64, a small ViT (192 wide, 64 tokens), MLPerf Tiny
-# ResNet-8 (CIFAR-10) and DS-CNN (keyword spotting, 49x10 MFCC); the glue layers between them (residual adds,
-# pools, TF "same" padding that the compiler makes a pad layer, LeNet-5's flatten of its HWC map).
+# ResNet-8 (CIFAR-10), DS-CNN (keyword spotting, 49x10 MFCC) and the FC autoencoder, an MNIST MLP, LeNet-5;
+# the glue layers between them (residual adds, pools, TF "same" padding that the compiler makes a pad layer,
+# LeNet-5's flatten of its HWC map).
 LAYERS = {layer.name: layer for layer in (
     conv("resnet18-layer1-conv", 16, 64, 64, 3),
     conv("resnet18-layer2-conv-s2", 16, 64, 128, 3, stride=2),
@@ -121,6 +122,10 @@ LAYERS = {layer.name: layer for layer in (
     dw("dscnn-depthwise", 25, 64, 3, w=5),
     dw("mobilenetv1-0.25-dw-s2", 48, 16, 3, stride=2),
     fc("dscnn-fc", 64, 12),
+    fc("ad-autoencoder-fc1", 640, 128),   # MLPerf Tiny anomaly detection (the FC autoencoder)
+    fc("ad-autoencoder-fc2", 128, 128),
+    fc("mlp-fc1", 784, 256),              # an MNIST MLP
+    fc("lenet5-fc1", 400, 120),
     glue("resnet18-maxpool", "maxpool", 32, 64, k=3, stride=2, pad=1),
     glue("resnet18-layer1-add", "add", 16, 64),
     glue("resnet18-layer1-requantize", "requantize", 16, 64),
@@ -218,8 +223,8 @@ def _fixed_point(scale: np.ndarray, max_shift: int) -> tuple[np.ndarray, np.ndar
 def make_layer(layer: Layer, pattern: str | None, seed: int = 0, relu: bool = True,
                max_shift: int = 62) -> LayerData:
     """Random, seeded data for one layer; weights magnitude-pruned to `pattern` (None: dense). Per channel the
-    requantization scale spreads the outputs over about +-40, as a multiplier below 2^31 and a shift of at
-    most `max_shift` (below 33 the kernels take their 64-bit path)."""
+    requantization scale spreads the outputs over about +-40 (as over many inputs), as a multiplier below 2^31
+    and a shift of at most `max_shift` (below 33 the kernels take their 64-bit path)."""
     if layer.glue:
         if pattern is not None:
             raise EdgeSdkError(f"glue layer '{layer.name}' has no weights to prune to {pattern}")
@@ -236,7 +241,10 @@ def make_layer(layer: Layer, pattern: str | None, seed: int = 0, relu: bool = Tr
                   out_zp if relu else -128, 127)
     acc = accumulators(d)
     d.bias = rng.integers(-2000, 2000, size=layer.cout).astype(np.int64)
-    scale = 40.0 / np.maximum(acc.std(axis=0), 1.0)
+    # Spread of each channel's accumulator: over the layer's pixels, or, for a single output pixel (fc), over
+    # inputs drawn like x (its std times the channel's weight norm): one sample has no spread to measure.
+    spread = acc.std(axis=0) if acc.shape[0] > 1 else x.std() * np.sqrt((w.astype(np.float64) ** 2).sum(axis=1))
+    scale = 40.0 / np.maximum(spread, 1.0)
     d.mult, d.shift = _fixed_point(scale, max_shift)
     return d
 

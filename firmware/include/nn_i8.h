@@ -44,10 +44,18 @@ static inline channel_quant_t channel_quant(const quant_t *q, int c) {
   return r;
 }
 
+/* The high word of a * b: one mulh (in assembly, so that the compiler does not also compute the low word for
+   the 64-bit path of requantize_with and hoist it into the fast one). */
+static inline int32_t mul_hi(int32_t a, int32_t b) {
+  int32_t r;
+  __asm__("mulh %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+
 static inline int8_t requantize_with(int32_t acc, channel_quant_t k) {
   int32_t a = acc + k.bias, y;
   if (k.shift >= 33) {
-    int32_t hi = (int32_t)(((int64_t)a * k.mult) >> 32);
+    int32_t hi = mul_hi(a, k.mult);
     y = (hi + (1 << (k.shift - 33))) >> (k.shift - 32);
   } else {
     y = (int32_t)(((int64_t)a * k.mult + ((int64_t)1 << (k.shift - 1))) >> k.shift);

@@ -315,6 +315,7 @@ void fc_i8_xedge(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, in
   if ((k & 3) == 0 && ((uintptr_t)x & 3) == 0 && (row_stride & 3) == 0 && k > 0) {
     const int r1 = row_stride - 4, r2 = r1 + row_stride, r3 = r2 + row_stride, r4 = r3 + row_stride;
     const int r5 = r4 + row_stride, r6 = r5 + row_stride, r7 = r6 + row_stride;
+    const quant_t qc = *q;  /* in registers: the int8 stores below may alias *q */
     for (; c + 8 <= cout; c += 8) {
       const int8_t *wp = w + c * row_stride, *xp = x;
       int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
@@ -344,7 +345,7 @@ void fc_i8_xedge(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, in
           : [r1] "r"(r1), [r2] "r"(r2), [r3] "r"(r3), [r4] "r"(r4), [r5] "r"(r5), [r6] "r"(r6), [r7] "r"(r7)
           : "t0", "t1", "t2", "memory");
       int32_t acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
-      for (int i = 0; i < 8; ++i) y[c + i] = requantize(acc[i], c + i, q);
+      for (int i = 0; i < 8; ++i) y[c + i] = requantize(acc[i], c + i, &qc);
     }
   }
   fc_rows_ref(x, w, row_stride, y, k, c, cout, q);

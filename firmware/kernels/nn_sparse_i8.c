@@ -83,6 +83,17 @@ static int im2col_block(const int8_t *in, int8_t *rows, int p, int pixels, const
     default: CALL(4, 16); break;                                      \
   }
 
+/* Call loop_N_M(...) for compile-time constants N and M: resolved by the compiler and inlined. */
+#define PATTERN_CALL(loop, N, M, ...)                                  \
+  do {                                                                 \
+    if ((N) == 1 && (M) == 4) loop##_1_4(__VA_ARGS__);                 \
+    else if ((N) == 1 && (M) == 8) loop##_1_8(__VA_ARGS__);            \
+    else if ((N) == 1) loop##_1_16(__VA_ARGS__);                       \
+    else if ((N) == 2 && (M) == 8) loop##_2_8(__VA_ARGS__);            \
+    else if ((N) == 2) loop##_2_16(__VA_ARGS__);                       \
+    else loop##_4_16(__VA_ARGS__);                                     \
+  } while (0)
+
 #ifdef EDGE_ISA_XEDGE
 /* ---------------------------------------------------------------- software: decimating im2col */
 
@@ -169,7 +180,7 @@ INLINE void dot_rows(const int P, const int8_t *values, const int8_t *d, int d_s
 #define SW_WORD_4(M, B, N) SW_SIMD(M, B, N, "0") SW_SIMD(M, B, N, "1") SW_SIMD(M, B, N, "2") SW_SIMD(M, B, N, "3")
 
 #define DEFINE_SW_ASM(N, M, B, ADV, WORD)                                                                  \
-  static void sw_conv_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b, int32_t *a, \
+  INLINE void sw_conv_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b, int32_t *a, \
                                       uint32_t words, uint32_t *scr) {                                     \
     R1P4_PROLOGUE                                                                                          \
     __asm__ volatile("1:\n" EDGE_ASM_LW_PI("t3", "%[o0]", "4") WORD(M, B, N) R1P4_ADVANCE(ADV)             \
@@ -183,32 +194,36 @@ INLINE void dot_rows(const int P, const int8_t *values, const int8_t *d, int d_s
 #define SW_ASM_OF(N, M, B, NS, ADV, WORDS) DEFINE_SW_ASM(N, M, B, ADV, SW_WORD_##WORDS)
 NM_PATTERNS(SW_ASM_OF)
 
-#define SW_WORDS(N, M) ((N) == 1 ? ((M) == 4 ? sw_conv_words_1_4 : ((M) == 8 ? sw_conv_words_1_8 : sw_conv_words_1_16)) \
-                        : ((N) == 2 ? ((M) == 8 ? sw_conv_words_2_8 : sw_conv_words_2_16) : sw_conv_words_4_16))
 
 INLINE void conv_sw(const int n, const int m, const int8_t *in, const nm_weights_t *w, int8_t *out,
                     const conv_shape_t *s, const quant_t *q, int8_t *rows) {
-  int pixels = conv_out_h(s) * conv_out_w(s), k = s->kh * s->kw * s->cin, nnz = nm_nnz(w);
+  const int pixels = conv_out_h(s) * conv_out_w(s), k = s->kh * s->kw * s->cin, nnz = nm_nnz(w), cout = s->cout;
+  const int value_stride = w->value_stride, offset_stride = w->offset_stride;
+  const int full = nnz / NM_FIELDS(m), done = full * NM_FIELDS(m);
+  const quant_t qc = *q;
   int8_t *d = rows + PIXELS * k;
-  uint32_t *staging = (uint32_t *)(d + w->value_stride * PIXELS);
+  uint32_t *staging = (uint32_t *)(d + value_stride * PIXELS);
   for (int p = 0; p < pixels; p += PIXELS) {
-    int valid = im2col_block(in, rows, p, pixels, s, q->in_zp);
-    for (int c = 0; c < s->cout; ++c) {
+    int valid = im2col_block(in, rows, p, pixels, s, qc.in_zp);
+    const int8_t *values = w->values;
+    const uint32_t *offsets = w->offsets;
+    int8_t *o = out + p * cout;
+    for (int c = 0; c < cout; ++c, values += value_stride, offsets += offset_stride, ++o) {
       int32_t acc[PIXELS] = {0, 0, 0, 0};
-      const uint32_t *v = (const uint32_t *)(w->values + c * w->value_stride);
-      const uint32_t *o = w->offsets + c * w->offset_stride;
+      const uint32_t *v = (const uint32_t *)values, *of = offsets;
       const int8_t *b[PIXELS] = {rows, rows + k, rows + 2 * k, rows + 3 * k};
-      int full = nnz / NM_FIELDS(m), done = full * NM_FIELDS(m);
-      if (full) SW_WORDS(n, m)(&v, &o, b, acc, (uint32_t)full, staging);
+      if (full) PATTERN_CALL(sw_conv_words, n, m, &v, &of, b, acc, (uint32_t)full, staging);
       if (done < nnz) {  /* the partial last offsets word: decimated copy and dot product in C */
         int32_t rest[PIXELS];
-        decimate(PIXELS, n, m, w->offsets + c * w->offset_stride, done, nnz, rows, k, d, w->value_stride);
-        dot_rows(PIXELS, w->values + c * w->value_stride + done, d + done, w->value_stride,
-                 (w->value_stride - done) / 4, rest);
+        decimate(PIXELS, n, m, offsets, done, nnz, rows, k, d, value_stride);
+        dot_rows(PIXELS, values + done, d + done, value_stride, (value_stride - done) / 4, rest);
         for (int r = 0; r < PIXELS; ++r) acc[r] += rest[r];
       }
-      channel_quant_t cq = channel_quant(q, c);
-      for (int r = 0; r < valid; ++r) out[(p + r) * s->cout + c] = requantize_with(acc[r], cq);
+      channel_quant_t cq = channel_quant(&qc, c);
+      o[0] = requantize_with(acc[0], cq);
+      if (valid > 1) o[cout] = requantize_with(acc[1], cq);
+      if (valid > 2) o[2 * cout] = requantize_with(acc[2], cq);
+      if (valid > 3) o[3 * cout] = requantize_with(acc[3], cq);
     }
   }
 }
@@ -222,11 +237,15 @@ void conv2d_nm_i8_sw(const int8_t *in, const nm_weights_t *w, int8_t *out, const
 
 INLINE void fc_sw(const int n, const int m, const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q,
                   int8_t *d) {
-  for (int c = 0; c < w->rows; ++c) {
+  const int nnz = nm_nnz(w), value_stride = w->value_stride, offset_stride = w->offset_stride;
+  const quant_t qc = *q;
+  const int8_t *values = w->values;
+  const uint32_t *offsets = w->offsets;
+  for (int c = 0; c < w->rows; ++c, values += value_stride, offsets += offset_stride) {
     int32_t acc;
-    decimate(1, n, m, w->offsets + c * w->offset_stride, 0, nm_nnz(w), x, 0, d, w->value_stride);
-    dot_rows(1, w->values + c * w->value_stride, d, w->value_stride, w->value_stride / 4, &acc);
-    y[c] = requantize(acc, c, q);
+    decimate(1, n, m, offsets, 0, nnz, x, 0, d, value_stride);
+    dot_rows(1, values, d, value_stride, value_stride / 4, &acc);
+    y[c] = requantize_with(acc, channel_quant(&qc, c));
   }
 }
 
@@ -306,7 +325,7 @@ INLINE void xdec_word(const int R, const int P, const int n, const int m, const 
 #define WORD_SIMD_4(SIMD, M, NS) SIMD(M, NS, "0") SIMD(M, NS, "1") SIMD(M, NS, "2") SIMD(M, NS, "3")
 
 #define DEFINE_XDEC_ASM(N, M, NS, ADV, WORD_SIMD)                                                          \
-  static void xdec_conv_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b,         \
+  INLINE void xdec_conv_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b,         \
                                         int32_t *a, uint32_t words) {                                      \
     R1P4_PROLOGUE                                                                                          \
     __asm__ volatile("1:\n" EDGE_ASM_LW_PI("t4", "%[o0]", "4") WORD_SIMD(SIMD_R1P4, M, NS) R1P4_ADVANCE(ADV) \
@@ -316,7 +335,7 @@ INLINE void xdec_word(const int R, const int P, const int n, const int m, const 
                      : "t0", "t1", "t2", "t3", "t4", "t5", "memory");                                      \
     R1P4_EPILOGUE                                                                                          \
   }                                                                                                        \
-  static void xdec_fc_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b,           \
+  INLINE void xdec_fc_words_##N##_##M(const uint32_t **v, const uint32_t **o, const int8_t **b,           \
                                       int32_t *a, uint32_t words) {                                        \
     const uint32_t *v0 = v[0], *v1 = v[1], *o0 = o[0], *o1 = o[1];                                         \
     const int8_t *b0 = b[0];                                                                               \
@@ -334,14 +353,12 @@ INLINE void xdec_word(const int R, const int P, const int n, const int m, const 
 #define XDEC_ASM_OF(N, M, B, NS, ADV, WORDS) DEFINE_XDEC_ASM(N, M, NS, ADV, WORD_SIMD_##WORDS)
 NM_PATTERNS(XDEC_ASM_OF)
 
-#define XDEC_WORDS(kind, N, M) ((N) == 1 ? ((M) == 4 ? xdec_##kind##_words_1_4 : ((M) == 8 ? xdec_##kind##_words_1_8 \
-                                : xdec_##kind##_words_1_16)) : ((N) == 2 ? ((M) == 8 ? xdec_##kind##_words_2_8 \
-                                : xdec_##kind##_words_2_16) : xdec_##kind##_words_4_16))
-
-/* R weight rows x P activation rows: every whole SIMD word of entries (the last offsets word may be partial);
-   acc[r][p] = their dot products. Returns the entries done (nnz rounded down to 4). */
-INLINE int xdec_rows(const int R, const int P, const int n, const int m, const int8_t *const *values,
-                     const uint32_t *const *offsets, const int8_t *const *act, int nnz, int32_t acc[][PIXELS]) {
+/* R weight rows x P activation rows: the first `words` SIMD words (4 entries each) of the rows, the whole
+   offsets words in the assembly loop, the rest of a partial one with xdec_word; acc[r][p] = their dot products.
+   The padding entries of a row's last SIMD word (value 0, offset 0) read activations up to 2M/N bytes past the
+   row's reduction: harmless (times zero) where that memory exists. */
+INLINE void xdec_rows(const int R, const int P, const int n, const int m, const int8_t *const *values,
+                      const uint32_t *const *offsets, const int8_t *const *act, int words, int32_t acc[][PIXELS]) {
   const int f = NM_FIELDS(m), advance = f / n * m;
   const uint32_t *v[2], *o[2];
   const int8_t *b[PIXELS];
@@ -355,12 +372,12 @@ INLINE int xdec_rows(const int R, const int P, const int n, const int m, const i
   for (int r = 0; r < R; ++r) v[r] = (const uint32_t *)values[r], o[r] = offsets[r];
 #pragma GCC unroll 4
   for (int p = 0; p < P; ++p) b[p] = act[p];
-  int full = nnz / f, rest = nnz % f / 4;
+  int full = words / (f / 4), rest = words % (f / 4);
   if (full && R * P == 4) {
-    XDEC_WORDS(conv, n, m)(v, o, b, a[0], (uint32_t)full);
+    PATTERN_CALL(xdec_conv_words, n, m, v, o, b, a[0], (uint32_t)full);
   } else if (full && R == 2) {
     int32_t pair[2] = {0, 0};
-    XDEC_WORDS(fc, n, m)(v, o, b, pair, (uint32_t)full);
+    PATTERN_CALL(xdec_fc_words, n, m, v, o, b, pair, (uint32_t)full);
     a[0][0] = pair[0], a[1][0] = pair[1];
   } else {
     for (int word = 0; word < full; ++word) {
@@ -376,25 +393,30 @@ INLINE int xdec_rows(const int R, const int P, const int n, const int m, const i
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) acc[r][p] = a[r][p];
-  return full * f + rest * 4;
 }
 
+/* Per block of four pixels and output channel: the assembly loop over the channel's stored entries (its last
+   SIMD word's padding reads at most 2M/N <= 32 bytes past the fourth im2col row: conv2d_scratch_bytes leaves
+   more), the four requantized outputs. Weight rows and outputs are walked with running pointers. */
 INLINE void conv_xdec(const int n, const int m, const int8_t *in, const nm_weights_t *w, int8_t *out,
                       const conv_shape_t *s, const quant_t *q, int8_t *rows) {
-  int pixels = conv_out_h(s) * conv_out_w(s), k = s->kh * s->kw * s->cin, nnz = nm_nnz(w);
+  const int pixels = conv_out_h(s) * conv_out_w(s), k = s->kh * s->kw * s->cin, cout = s->cout;
+  const int value_stride = w->value_stride, offset_stride = w->offset_stride, words = value_stride / 4;
+  const quant_t qc = *q;
   const int8_t *act[PIXELS] = {rows, rows + k, rows + 2 * k, rows + 3 * k};
   for (int p = 0; p < pixels; p += PIXELS) {
-    int valid = im2col_block(in, rows, p, pixels, s, q->in_zp);
-    for (int c = 0; c < s->cout; ++c) {
-      const int8_t *values = w->values + c * w->value_stride;
-      const uint32_t *offsets = w->offsets + c * w->offset_stride;
+    int valid = im2col_block(in, rows, p, pixels, s, qc.in_zp);
+    const int8_t *values = w->values;
+    const uint32_t *offsets = w->offsets;
+    int8_t *o = out + p * cout;
+    for (int c = 0; c < cout; ++c, values += value_stride, offsets += offset_stride, ++o) {
       int32_t acc[1][PIXELS];
-      int done = xdec_rows(1, PIXELS, n, m, &values, &offsets, act, nnz, acc);
-      channel_quant_t cq = channel_quant(q, c);
-      for (int r = 0; r < valid; ++r) {
-        int32_t tail = done < nnz ? dot_tail(n, m, values, offsets, act[r], done, nnz) : 0;
-        out[(p + r) * s->cout + c] = requantize_with(acc[0][r] + tail, cq);
-      }
+      xdec_rows(1, PIXELS, n, m, &values, &offsets, act, words, acc);
+      channel_quant_t cq = channel_quant(&qc, c);
+      o[0] = requantize_with(acc[0][0], cq);
+      if (valid > 1) o[cout] = requantize_with(acc[0][1], cq);
+      if (valid > 2) o[2 * cout] = requantize_with(acc[0][2], cq);
+      if (valid > 3) o[3 * cout] = requantize_with(acc[0][3], cq);
     }
   }
 }
@@ -406,22 +428,31 @@ void conv2d_nm_i8_xdec(const int8_t *in, const nm_weights_t *w, int8_t *out, con
 #undef CONV_XDEC
 }
 
+/* Two weight rows at a time (their decimating loads interleave), whole SIMD words in xdec_rows; the entries of
+   a row's last, partial SIMD word in C (the vector may end where the row does: no reads past it). */
 INLINE void fc_xdec(const int n, const int m, const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q) {
-  int c = 0, nnz = nm_nnz(w);
-  for (; c + 2 <= w->rows; c += 2) {  /* two rows: their decimating loads interleave */
-    const int8_t *values[2] = {w->values + c * w->value_stride, w->values + (c + 1) * w->value_stride};
-    const uint32_t *offsets[2] = {w->offsets + c * w->offset_stride, w->offsets + (c + 1) * w->offset_stride};
+  const int nnz = nm_nnz(w), words = nnz / 4, done = 4 * words, rows = w->rows;
+  const int value_stride = w->value_stride, offset_stride = w->offset_stride;
+  const quant_t qc = *q;
+  const int8_t *values = w->values;
+  const uint32_t *offsets = w->offsets;
+  int c = 0;
+  for (; c + 2 <= rows; c += 2, values += 2 * value_stride, offsets += 2 * offset_stride) {
+    const int8_t *v[2] = {values, values + value_stride};
+    const uint32_t *o[2] = {offsets, offsets + offset_stride};
     int32_t acc[2][PIXELS];
-    int done = xdec_rows(2, 1, n, m, values, offsets, &x, nnz, acc);
-    y[c] = requantize(acc[0][0] + dot_tail(n, m, values[0], offsets[0], x, done, nnz), c, q);
-    y[c + 1] = requantize(acc[1][0] + dot_tail(n, m, values[1], offsets[1], x, done, nnz), c + 1, q);
+    xdec_rows(2, 1, n, m, v, o, &x, words, acc);
+    if (done < nnz) {
+      acc[0][0] += dot_tail(n, m, v[0], o[0], x, done, nnz);
+      acc[1][0] += dot_tail(n, m, v[1], o[1], x, done, nnz);
+    }
+    y[c] = requantize_with(acc[0][0], channel_quant(&qc, c));
+    y[c + 1] = requantize_with(acc[1][0], channel_quant(&qc, c + 1));
   }
-  if (c < w->rows) {
-    const int8_t *values = w->values + c * w->value_stride;
-    const uint32_t *offsets = w->offsets + c * w->offset_stride;
+  if (c < rows) {
     int32_t acc[1][PIXELS];
-    int done = xdec_rows(1, 1, n, m, &values, &offsets, &x, nnz, acc);
-    y[c] = requantize(acc[0][0] + dot_tail(n, m, values, offsets, x, done, nnz), c, q);
+    xdec_rows(1, 1, n, m, &values, &offsets, &x, words, acc);
+    y[c] = requantize_with(acc[0][0] + dot_tail(n, m, values, offsets, x, done, nnz), channel_quant(&qc, c));
   }
 }
 
