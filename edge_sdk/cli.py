@@ -38,7 +38,7 @@ DEFAULT_MAX_CYCLES = 2_000_000_000           # the RTL (Spike models no cycles)
 DEFAULT_TIMEOUT_S = 600.0                    # wall seconds, both simulators
 
 # Process status of `edge-sdk sim` (README "Using it"); the program's own exit code is `exit_code` in --json.
-EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_ERROR, EXIT_TRAPPED, EXIT_LIMIT = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_ERROR, EXIT_TRAPPED, EXIT_LIMIT, EXIT_DIVERGED = 0, 1, 2, 3, 4, 5
 
 # Examples shown in the --help of the subcommands that do not give their own (key: command words).
 EXAMPLES = {
@@ -110,11 +110,13 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from edge_sdk import sim
     if args.interactive or args.breaks:
         return _cmd_debug(args)
-    if args.max_cycles is not None and args.sim != "rtl":
+    if args.max_cycles is not None and args.sim == "spike":
         raise EdgeSdkError("--max-cycles counts core cycles, which only the RTL models (--sim rtl); bound a run on "
                            "Spike with --max-instructions N")
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")   # any console text prints, whatever the locale
+    if args.sim == "cosim":
+        return _cmd_cosim(args)
     try:
         r = sim.run(args.elf, args.sim, trace=args.trace, memory=args.memory,
                     max_instructions=args.max_instructions or DEFAULT_MAX_INSTRUCTIONS,
@@ -132,6 +134,31 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         sys.stdout.write(r.console)
         sys.stdout.flush()
     return _sim_summary(r, status, summary=not args.json)
+
+
+def _cmd_cosim(args: argparse.Namespace) -> int:
+    """`sim --sim cosim`: the RTL and Spike in lock step; the RTL's console on stdout, the comparison on stderr."""
+    from edge_sdk import sim
+    try:
+        r = sim.lockstep(args.elf, memory=args.memory, spike_trace=args.trace,
+                         max_instructions=args.max_instructions or DEFAULT_MAX_INSTRUCTIONS,
+                         max_cycles=args.max_cycles or DEFAULT_MAX_CYCLES, timeout_s=args.timeout or DEFAULT_TIMEOUT_S)
+    except sim.SimLimitError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_LIMIT
+    status = EXIT_DIVERGED if not r.ok else EXIT_OK if r.exit_codes[1] == 0 else EXIT_PROGRAM_FAILED
+    if args.json:
+        d = r.divergence
+        print(json.dumps({"sim": "cosim", "ok": r.ok, "stop": r.stop, "compared": r.compared,
+                          "exit_codes": {"spike": r.exit_codes[0], "rtl": r.exit_codes[1]},
+                          "consoles_equal": r.console_equal, "interrupts": r.interrupts, "synced": r.synced,
+                          "rtl_cycles": r.rtl_cycles, "sim_seconds": r.sim_seconds,
+                          "divergence": None if d is None else str(d), "process_status": status}, indent=2))
+    else:
+        sys.stdout.write(r.consoles[1])
+        sys.stdout.flush()
+    print(r if not r.ok else f"[cosim] {r}", file=sys.stderr)
+    return status
 
 
 def _sim_status(r) -> int:
@@ -406,10 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
                "exit status: 0 the program exited with code 0; 1 it exited with another code (the code itself "
                "is\n`exit_code` in --json); 2 an error of edge-sdk (bad arguments, a missing, corrupt or "
                "truncated ELF, a failed\nbuild); 3 the program trapped (illegal instruction, access fault, stack "
-               "overflow: `trap` in --json);\n4 it did not exit within a limit.")
+               "overflow: `trap` in --json);\n4 it did not exit within a limit; 5 (--sim cosim) the RTL and Spike "
+               "differ.")
     s.add_argument("elf", help="an ELF built by `edge-sdk cc`")
-    s.add_argument("--sim", default="spike", choices=["spike", "rtl"],
-                   help="spike: fast, functional (default); rtl: the Verilated core, cycle-accurate")
+    s.add_argument("--sim", default="spike", choices=["spike", "rtl", "cosim"],
+                   help="spike: fast, functional (default); rtl: the Verilated core, cycle-accurate; cosim: both "
+                        "in lock step, every retired instruction compared, stopping at the first difference")
     s.add_argument("--max-instructions", type=_count, default=None, metavar="N",
                    help="stop with an error after N executed instructions, on either simulator (default "
                         f"{DEFAULT_MAX_INSTRUCTIONS:,})")

@@ -1,5 +1,6 @@
 """Simulator back-ends behind one interface: `run(elf, sim="spike"|"rtl")` returns a `SimResult`; `RTLCore` is
-the RTL in this process, to step, break and inspect (edge_sdk/sim/rtlcore.py)."""
+the RTL in this process, to step, break and inspect (edge_sdk/sim/rtlcore.py); `lockstep` / `CoSim` run the RTL
+and Spike side by side in this process, comparing every instruction as it retires (edge_sdk/sim/cosim.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,12 +8,13 @@ from pathlib import Path
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import memory_map
 from edge_sdk.sim import rtl, spike
+from edge_sdk.sim.cosim import CoSim, CosimResult, lockstep
 from edge_sdk.sim.result import SimLimitError, SimResult, Trap
 from edge_sdk.sim.rtlcore import RTLCore
 
 BACKENDS = {"spike": spike.run, "rtl": rtl.run}
 
-__all__ = ["BACKENDS", "RTLCore", "SimLimitError", "SimResult", "Trap", "run"]
+__all__ = ["BACKENDS", "CoSim", "CosimResult", "RTLCore", "SimLimitError", "SimResult", "Trap", "lockstep", "run"]
 
 
 def run(elf: str | Path, sim: str = "spike", max_cycles: int | None = None, trace: str | Path | None = None,

@@ -1,4 +1,6 @@
-"""Differential testing: run one ELF on Spike and on the RTL with commit traces and compare them exactly."""
+"""Differential testing: run one ELF on Spike and on the RTL with commit traces and compare them exactly
+(`diff_elf`, `diff_random`), or run it on both in lock step, in this process, comparing each instruction as it
+retires (`cosim_random`; edge_sdk/sim/cosim.py)."""
 from __future__ import annotations
 
 import tempfile
@@ -9,6 +11,7 @@ from elftools.elf.elffile import ELFFile
 
 from edge_sdk import sim
 from edge_sdk.sim import randprog
+from edge_sdk.sim.cosim import CosimResult, lockstep
 from edge_sdk.sim.trace import Divergence, compare, read_trace
 from edge_sdk.toolchain import compile_elf
 
@@ -42,12 +45,24 @@ def diff_elf(elf: str | Path, workdir: str | Path, max_cycles: int = 10_000_000)
                       (runs["spike"].exit_code, runs["rtl"].exit_code))
 
 
+def build_random(seed: int, n_blocks: int, workdir: Path) -> Path:
+    """Generate and build one random program: `workdir`/rand_SEED.elf."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    src = workdir / f"rand_{seed}.S"
+    src.write_text(randprog.generate(seed, n_blocks))
+    return compile_elf([src], workdir / f"rand_{seed}.elf", isa="xdec")
+
+
 def diff_random(seed: int, n_blocks: int = 60, workdir: str | Path | None = None) -> DiffResult:
     """Generate, build and compare one random program."""
     with tempfile.TemporaryDirectory(prefix="edge-sdk-diff-") as tmp:
         work = Path(workdir or tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        src = work / f"rand_{seed}.S"
-        src.write_text(randprog.generate(seed, n_blocks))
-        elf = compile_elf([src], work / f"rand_{seed}.elf", isa="xdec")
-        return diff_elf(elf, work)
+        return diff_elf(build_random(seed, n_blocks, work), work)
+
+
+def cosim_random(seed: int, n_blocks: int = 60, workdir: str | Path | None = None,
+                 max_cycles: int = 10_000_000) -> CosimResult:
+    """Generate and build one random program and run it in lock step on the RTL and Spike to its exit (the
+    runtime's exit report included: the counter values it prints are the RTL's on both)."""
+    with tempfile.TemporaryDirectory(prefix="edge-sdk-cosim-") as tmp:
+        return lockstep(build_random(seed, n_blocks, Path(workdir or tmp)), max_cycles=max_cycles)

@@ -33,7 +33,7 @@ from edge_sdk.sim.result import (EVENT_NAMES, SimLimitError, SimResult, check_el
                                  decode_console, extensions_of, limit_message)
 
 # edge::Stop (hw/sim/edge_core_driver.h)
-EXIT, CYCLE_LIMIT, INSTRET_LIMIT, PAUSE, BREAKPOINT = range(5)
+EXIT, CYCLE_LIMIT, INSTRET_LIMIT, PAUSE, BREAKPOINT, HOOK = range(6)
 NO_PAUSE = (1 << 64) - 1
 # Cycles per call into the model: between calls Ctrl-C and a timeout take effect (about half a second).
 CHUNK_CYCLES = 1 << 22
@@ -53,6 +53,17 @@ class _Status(ctypes.Structure):
                 ("last_cycle", ctypes.c_uint64), ("last_cost", ctypes.c_uint64)]
 
 
+class RetireRecord(ctypes.Structure):
+    """edge::RetireRecord (hw/sim/edge_core_driver.h): what the commit trace logs of a retiring instruction."""
+    _fields_ = [("pc", ctypes.c_uint32), ("insn", ctypes.c_uint32), ("compressed", ctypes.c_int32),
+                ("rd_we", ctypes.c_int32), ("rd", ctypes.c_uint32), ("rd_wdata", ctypes.c_uint32),
+                ("base_we", ctypes.c_int32), ("base", ctypes.c_uint32), ("base_wdata", ctypes.c_uint32),
+                ("csr_we", ctypes.c_int32), ("csr_addr", ctypes.c_uint32), ("csr_wdata", ctypes.c_uint32),
+                ("mstatush_we", ctypes.c_int32), ("mem", ctypes.c_int32), ("mem_we", ctypes.c_int32),
+                ("mem_addr", ctypes.c_uint32), ("mem_size", ctypes.c_uint32), ("mem_wdata", ctypes.c_uint32),
+                ("cycle", ctypes.c_uint64), ("instret", ctypes.c_uint64)]
+
+
 _LIBRARIES: dict[Path, ctypes.CDLL] = {}
 
 
@@ -66,6 +77,8 @@ def _library(path: Path) -> ctypes.CDLL:
                 ("edge_core_new", p, [cp, cp, cp, size]),
                 ("edge_core_free", None, [p]),
                 ("edge_core_run", ctypes.c_int, [p, u64, u64, u64, ctypes.c_int, ctypes.c_int, cp, size]),
+                ("edge_core_run_hooked", ctypes.c_int, [p, u64, u64, ctypes.c_int, p, p, cp, size]),
+                ("edge_core_pending_record", ctypes.c_int, [p, ctypes.POINTER(RetireRecord)]),
                 ("edge_core_set_breakpoints", None, [p, ctypes.POINTER(u32), size]),
                 ("edge_core_get_status", None, [p, ctypes.POINTER(_Status)]),
                 ("edge_core_reg", u32, [p, ctypes.c_uint]),
@@ -293,6 +306,13 @@ class RTLCore:
             if s.last_valid else None
 
     @property
+    def pending_record(self) -> RetireRecord | None:
+        """What the instruction the core is stopped before will write (its retire ports: registers, CSR,
+        memory access), or None between instructions."""
+        rec = RetireRecord()
+        return rec if self._call("edge_core_pending_record", ctypes.byref(rec)) else None
+
+    @property
     def console(self) -> str:
         """Everything the program has written so far (its runtime's reports included)."""
         n = self._call("edge_core_console_size")
@@ -391,10 +411,12 @@ class RTLCore:
 
     def _advance(self, cycles: int | None = None, instret: int | None = None, pause_instret: int = NO_PAUSE,
                  breakpoints: tuple[int, ...] | None = None, step_over: bool = True,
-                 timeout_s: float | None = None) -> int:
+                 timeout_s: float | None = None, hook: tuple[int, int] | None = None) -> int:
         """Run the model (in chunks of CHUNK_CYCLES) to an edge::Stop; `cycles` and `instret` are limits from
         reset, `pause_instret` the retired count to stop before the next instruction at, `breakpoints` the
-        addresses to stop before. Returns the stop (a limit's too: the callers say what it means)."""
+        addresses to stop before. `hook` is a retire hook, (address of an edge::RetireHook, its context), which
+        replaces the pause and the breakpoints (the lock-step co-simulation's, edge_sdk/sim/cosim.py). Returns
+        the stop (a limit's too: the callers say what it means)."""
         self._check_running()
         if breakpoints is not None:
             pcs = (ctypes.c_uint32 * len(breakpoints))(*breakpoints)
@@ -405,8 +427,12 @@ class RTLCore:
             while True:
                 now = self._status().cycles
                 chunk_end = now + CHUNK_CYCLES if cycles is None else min(cycles, now + CHUNK_CYCLES)
-                stop = self._call("edge_core_run", chunk_end, instret or 0, pause_instret, breakpoints is not None,
-                                  step_over, err, len(err))
+                if hook is not None:
+                    stop = self._call("edge_core_run_hooked", chunk_end, instret or 0, step_over, hook[0], hook[1],
+                                      err, len(err))
+                else:
+                    stop = self._call("edge_core_run", chunk_end, instret or 0, pause_instret,
+                                      breakpoints is not None, step_over, err, len(err))
                 step_over = False
                 if stop < 0:
                     self._failure = err.value.decode(errors="replace")

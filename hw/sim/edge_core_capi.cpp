@@ -60,6 +60,32 @@ EDGE_CORE_API int edge_core_run(void* handle, uint64_t cycles, uint64_t instret,
   }
 }
 
+// A run with a retire hook (edge::RetireHook: `hook(ctx, record)` before each instruction retires; non-zero
+// stops before it, edge::Stop::kHook): what the lock-step co-simulation (edge_cosim.cpp) drives the core with.
+// No pause or breakpoints; limits as for edge_core_run.
+EDGE_CORE_API int edge_core_run_hooked(void* handle, uint64_t cycles, uint64_t instret, int step_over,
+                                       edge::RetireHook hook, void* ctx, char* err, size_t err_len) {
+  edge::Limits limits;
+  if (cycles) limits.cycles = cycles;
+  if (instret) limits.instret = instret;
+  limits.step_over = step_over != 0;
+  limits.hook = hook;
+  limits.hook_ctx = ctx;
+  try {
+    return int(core_of(handle)->run(limits));
+  } catch (const std::exception& e) {
+    set_error(err, err_len, e.what());
+    return -1;
+  }
+}
+
+// The record (edge::RetireRecord) of the instruction the core is stopped before; 0 if there is none.
+EDGE_CORE_API int edge_core_pending_record(void* handle, edge::RetireRecord* out) {
+  if (!core_of(handle)->pending().valid) return 0;
+  *out = core_of(handle)->record();
+  return 1;
+}
+
 EDGE_CORE_API void edge_core_set_breakpoints(void* handle, const uint32_t* pcs, size_t n) {
   core_of(handle)->set_breakpoints(std::vector<uint32_t>(pcs, pcs + n));
 }

@@ -176,6 +176,10 @@ Stop CoreDriver::loop(const Limits& limits) {
                                                           uint32_t(top.retire_pc_o))) {
         return Stop::kBreakpoint;
       }
+      if (limits.hook) {
+        const RetireRecord rec = record();
+        if (limits.hook(limits.hook_ctx, &rec)) return Stop::kHook;
+      }
       ++instret_;
       last_ = {top.retire_pc_o, top.retire_insn_o, bool(top.retire_compressed_o), cycles_, cycles_ - last_.cycle};
       if (trace_) print_trace();
@@ -261,6 +265,32 @@ Pending CoreDriver::pending() const {
   const Vedge_soc& top = *top_;
   if (exited_ || !top.retire_valid_o) return {};
   return {true, top.retire_pc_o, top.retire_insn_o, bool(top.retire_compressed_o)};
+}
+
+RetireRecord CoreDriver::record() const {
+  const Vedge_soc& top = *top_;
+  RetireRecord r{};
+  r.pc = top.retire_pc_o;
+  r.compressed = top.retire_compressed_o;
+  r.insn = r.compressed ? (top.retire_insn_o & 0xffffu) : uint32_t(top.retire_insn_o);
+  r.rd_we = top.retire_rd_we_o;
+  r.rd = top.retire_rd_o;
+  r.rd_wdata = top.retire_rd_wdata_o;
+  r.base_we = top.retire_base_we_o;
+  r.base = top.retire_base_o;
+  r.base_wdata = top.retire_base_wdata_o;
+  r.csr_we = top.retire_csr_we_o;
+  r.csr_addr = top.retire_csr_addr_o;
+  r.csr_wdata = top.retire_csr_wdata_o;
+  r.mstatush_we = top.retire_mstatush_we_o;
+  r.mem = top.retire_mem_o;
+  r.mem_we = top.retire_mem_we_o;
+  r.mem_addr = top.retire_mem_addr_o;
+  r.mem_size = top.retire_mem_size_o;
+  r.mem_wdata = top.retire_mem_wdata_o;
+  r.cycle = cycles_;
+  r.instret = instret_;
+  return r;
 }
 
 // Stopped before a store (in WB): the data memory already holds its bytes. The memory's last-store record

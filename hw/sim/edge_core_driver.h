@@ -4,7 +4,9 @@
 // once, so the two ways of running the RTL cannot drift apart.
 //
 // Both are built into one shared library (edge_sdk/sim/rtl.py): the harness is a thin main linked to it, the
-// Python side loads it with ctypes. This header needs no Verilator header.
+// Python side loads it with ctypes. This header needs no Verilator header. A run may carry a retire hook
+// (Limits::hook), called with each instruction's record before it retires: the lock-step co-simulation against
+// Spike (edge_cosim.cpp) is driven by one.
 //
 // Where a run pauses. Instructions retire in writeback (WB); a run stops between two clock edges. Stopped
 // at a cycle where an instruction X sits in WB ("before X", `pending()`), the views show the state before X:
@@ -34,7 +36,30 @@ enum class Stop : int {
   kInstretLimit = 2,  // Limits::instret instructions retired since reset
   kPause = 3,         // before the instruction that would retire as number Limits::pause_instret + 1
   kBreakpoint = 4,    // before an instruction at a breakpoint
+  kHook = 5,          // before an instruction whose retire hook (Limits::hook) asked to stop
 };
+
+// Everything the commit trace logs of a retiring instruction, read from the core's retire ports while it sits
+// in WB: what a retire hook sees. Plain integers only, so the same layout is seen by code built with either
+// libstdc++ ABI (Spike's co-simulation library uses the old one) and through the C API.
+struct RetireRecord {
+  uint32_t pc, insn;                    // insn: the 16 bits of a compressed instruction
+  int32_t compressed;
+  int32_t rd_we;                        // the destination register's write
+  uint32_t rd, rd_wdata;
+  int32_t base_we;                      // a post-incremented base register's write (xedge loads and stores)
+  uint32_t base, base_wdata;
+  int32_t csr_we;                       // a CSR write Spike's commit log shows (the value after it)
+  uint32_t csr_addr, csr_wdata;
+  int32_t mstatush_we;                  // mret's write of mstatush (always 0)
+  int32_t mem, mem_we;                  // a data memory access; a store's address, size (log2 bytes) and data
+  uint32_t mem_addr, mem_size, mem_wdata;
+  uint64_t cycle, instret;              // the cycle it retires in; instructions retired before it (from reset)
+};
+
+// Called before an instruction retires (in WB, before the clock edge that writes its registers) with its
+// record. Returning non-zero stops the run before it (Stop::kHook): it stays pending, as at a breakpoint.
+using RetireHook = int (*)(void* ctx, const RetireRecord* record);
 
 struct Limits {
   uint64_t cycles = UINT64_MAX;         // counted from reset: stop once this many cycles have been simulated
@@ -42,6 +67,8 @@ struct Limits {
   uint64_t pause_instret = UINT64_MAX;  // pause before an instruction retires once this many have
   bool breakpoints = false;             // pause before an instruction at a breakpoint retires
   bool step_over = false;               // retire the instruction run() starts before without pausing at it
+  RetireHook hook = nullptr;            // called for every instruction about to retire (step_over does not skip it)
+  void* hook_ctx = nullptr;
 };
 
 // An instruction that retired: where, its bits, and the cycles since the one before it retired.
@@ -87,6 +114,7 @@ class EDGE_CORE_API CoreDriver {
   int exit_code() const { return exit_code_; }
   const Retired& last_retired() const { return last_; }
   Pending pending() const;
+  RetireRecord record() const;                  // the retire ports now (meaningful when pending().valid)
 
   uint32_t reg(unsigned index) const;           // x0..x31, as the state before the pending instruction
   uint64_t counter(unsigned index) const;       // 0 mcycle, 2 minstret, 3..8 mhpmcounterN
