@@ -38,13 +38,14 @@ from edge_sdk.errors import EdgeSdkError
 from edge_sdk.platform import CLINT_BASE, PMP_REGIONS
 from edge_sdk.sim import rtl, spike
 from edge_sdk.sim.disasm import ABI_NAMES, custom
+from edge_sdk.sim.native import NativeHandle
 from edge_sdk.sim.result import check_elf, decode_console, extensions_of
 from edge_sdk.sim.rtlcore import (CYCLE_LIMIT, EXIT, HOOK, INSTRET_LIMIT, RegisterError, RTLCore,
                                   register_index)
 from edge_sdk.sim.trace import Record, parse_line
 
 SIM = Path(__file__).resolve().parents[2] / "hw" / "sim"
-SOURCES = (SIM / "edge_cosim.cpp", SIM / "edge_core_driver.h")
+SOURCES = (SIM / "edge_cosim.cpp", SIM / "edge_core_driver.h", SIM / "edge_elf.h")
 # Cosim::Status (hw/sim/edge_cosim.cpp)
 RUNNING, UNTIL, DIVERGED, ERROR, EXITED = range(5)
 # After the RTL's exit (taken at its tohost store, before that store retires), Spike runs on alone to its own
@@ -253,11 +254,13 @@ class SpikeMemory:
             raise EdgeSdkError(f"0x{addr:08x}+{len(data)} is outside Spike's IMEM and DMEM")
 
 
-class CoSim:
+class CoSim(NativeHandle):
     """The RTL core (`rtl`, an RTLCore) and Spike loaded with `elf`, both before its first instruction. `run`
     advances them in lock step; between runs both can be inspected, and Spike's registers and memory and the
     RTL's memory written. Advance the RTL only through `run` (an `rtl.step()` would leave Spike behind).
     `spike_trace` / `rtl_trace`: files for each simulator's commit trace. Close it (or use `with`)."""
+    _free_fn, _status_fn, _status_type = "edge_cosim_free", "edge_cosim_get_status", _Status
+    _closed_message = "the co-simulation of '{elf}' is closed: create a new CoSim"
 
     def __init__(self, elf: str | Path, memory: str = "default", spike_trace: str | Path | None = None,
                  rtl_trace: str | Path | None = None):
@@ -282,30 +285,10 @@ class CoSim:
         self.spike_mem = SpikeMemory(self)
 
     def close(self) -> None:
-        if getattr(self, "_handle", None):
-            self._lib.edge_cosim_free(self._handle)
-            self._handle = None
+        """Free Spike, then the RTL core."""
+        super().close()
         if hasattr(self, "rtl"):
             self.rtl.close()
-
-    def __enter__(self) -> CoSim:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
-
-    def _call(self, name: str, *args):
-        if not self._handle:
-            raise EdgeSdkError(f"the co-simulation of '{self.elf}' is closed: create a new CoSim")
-        return getattr(self._lib, name)(self._handle, *args)
-
-    def _status(self) -> _Status:
-        s = _Status()
-        self._call("edge_cosim_get_status", ctypes.byref(s))
-        return s
 
     def _bytes(self, which: int) -> bytes:
         n = self._call("edge_cosim_text", which, None, 0)

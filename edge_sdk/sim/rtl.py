@@ -19,7 +19,8 @@ from edge_sdk.sim.result import (EVENT_NAMES, SimLimitError, SimResult, check_el
 ROOT = Path(__file__).resolve().parents[2]
 RTL = ROOT / "hw" / "rtl"
 SIM = ROOT / "hw" / "sim"
-DRIVER_SOURCES = (SIM / "edge_core_driver.h", SIM / "edge_core_driver.cpp", SIM / "edge_core_capi.cpp")
+DRIVER_SOURCES = (SIM / "edge_core_driver.h", SIM / "edge_elf.h", SIM / "edge_core_driver.cpp",
+                  SIM / "edge_core_capi.cpp")
 HARNESS = SIM / "edge_sim_main.cpp"
 # Packages first, then every module; one module per file, file name = module name.
 RTL_SOURCES = ("edge_core_pkg.sv", "edge_insn_pkg.sv", "edge_alu.sv", "edge_compressed_decoder.sv",

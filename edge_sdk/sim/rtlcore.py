@@ -29,6 +29,7 @@ from edge_sdk.errors import EdgeSdkError, positive_int
 from edge_sdk.platform import memory_map
 from edge_sdk.sim import rtl
 from edge_sdk.sim.disasm import ABI_NAMES, Disassembly
+from edge_sdk.sim.native import NativeHandle
 from edge_sdk.sim.result import (EVENT_NAMES, SimLimitError, SimResult, check_elf, check_trace_path,
                                  decode_console, extensions_of, limit_message)
 
@@ -218,11 +219,14 @@ class Memory:
         return int.from_bytes(self.read(addr, 4), "little")
 
 
-class RTLCore:
+class RTLCore(NativeHandle):
     """The Verilated edge SoC in this process, loaded with `elf` and stopped before its first instruction.
 
     `memory` is the memory configuration (edge_sdk/platform.py); `trace` a file for the commit trace (Spike's
-    --log-commits format, as `sim.run(..., trace=)` writes). Close it (or use `with`) to free the model."""
+    --log-commits format, as `sim.run(..., trace=)` writes). Close it (or use `with`) to free the model (its
+    trace file is complete from then on)."""
+    _free_fn, _status_fn, _status_type = "edge_core_free", "edge_core_get_status", _Status
+    _closed_message = "the RTL core of '{elf}' is closed: create a new RTLCore"
 
     def __init__(self, elf: str | Path, memory: str = "default", trace: str | Path | None = None):
         self.elf = Path(elf)
@@ -246,33 +250,7 @@ class RTLCore:
         self.counters = Counters(self)
         self._advance(pause_instret=0, step_over=False)
 
-    # ------------------------------------------------------------------ lifetime
-    def close(self) -> None:
-        """Free the model (its trace file is complete from here on)."""
-        if getattr(self, "_handle", None):
-            self._lib.edge_core_free(self._handle)
-            self._handle = None
-
-    def __enter__(self) -> RTLCore:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
-
-    def _call(self, name: str, *args):
-        if not self._handle:
-            raise EdgeSdkError(f"the RTL core of '{self.elf}' is closed: create a new RTLCore")
-        return getattr(self._lib, name)(self._handle, *args)
-
     # ------------------------------------------------------------------ state
-    def _status(self) -> _Status:
-        status = _Status()
-        self._call("edge_core_get_status", ctypes.byref(status))
-        return status
-
     @property
     def pc(self) -> int | None:
         """The address of the instruction the core is stopped before, or None (between instructions after

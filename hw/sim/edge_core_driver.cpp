@@ -8,6 +8,7 @@
 
 #include "Vedge_soc.h"
 #include "Vedge_soc__Dpi.h"
+#include "edge_elf.h"
 #include "svdpi.h"
 #include "verilated.h"
 
@@ -21,10 +22,7 @@ struct Elf {
 
 template <typename T>
 T read_at(const std::vector<uint8_t>& b, size_t off) {
-  if (off + sizeof(T) > b.size()) throw SimError("truncated ELF file");
-  T v;
-  std::memcpy(&v, b.data() + off, sizeof(T));
-  return v;
+  return elf::read_at<T, SimError>(b, off);
 }
 
 Elf read_elf(const std::string& path) {
@@ -117,22 +115,14 @@ CoreDriver::CoreDriver(const std::string& elf_path, const std::string& trace, st
   top_->rst_ni = 0;
   top_->eval();
   // Every loaded byte goes to both memories: each keeps the ones in its own range.
-  const auto& b = elf.bytes;
-  uint32_t phoff = read_at<uint32_t>(b, 28);
-  uint16_t phentsize = read_at<uint16_t>(b, 42), phnum = read_at<uint16_t>(b, 44);
-  for (uint16_t i = 0; i < phnum; ++i) {
-    size_t ph = phoff + size_t(i) * phentsize;
-    if (read_at<uint32_t>(b, ph) != 1) continue;  // PT_LOAD
-    uint32_t off = read_at<uint32_t>(b, ph + 4), paddr = read_at<uint32_t>(b, ph + 12);
-    uint32_t filesz = read_at<uint32_t>(b, ph + 16);
-    if (off + uint64_t(filesz) > b.size()) throw SimError("ELF segment beyond end of file");
-    for (uint32_t k = 0; k < filesz; ++k) {
+  elf::for_each_load_segment<SimError>(elf.bytes, [this](uint32_t paddr, const uint8_t* data, uint32_t size) {
+    for (uint32_t k = 0; k < size; ++k) {
       svSetScope(imem_);
-      edge_imem_write_byte(paddr + k, b[off + k]);
+      edge_imem_write_byte(paddr + k, data[k]);
       svSetScope(dmem_);
-      edge_dmem_write_byte(paddr + k, b[off + k]);
+      edge_dmem_write_byte(paddr + k, data[k]);
     }
-  }
+  });
   top_->clk_i = 1;
   top_->eval();
   top_->clk_i = 0;

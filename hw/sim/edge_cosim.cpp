@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "edge_core_driver.h"
+#include "edge_elf.h"
 
 #define COSIM_API extern "C" __attribute__((visibility("default")))
 
@@ -104,19 +105,6 @@ std::string format(const Commit& c) {
     if (val >= 0) s += " " + hex(uint32_t(val));   // (the width Spike prints is not compared)
   }
   return s;
-}
-
-struct Elf {
-  std::vector<uint8_t> bytes;
-  uint32_t entry = 0;
-};
-
-template <typename T>
-T read_at(const std::vector<uint8_t>& b, size_t off) {
-  if (off + sizeof(T) > b.size()) throw std::runtime_error("truncated ELF file");
-  T v;
-  std::memcpy(&v, b.data() + off, sizeof(T));
-  return v;
 }
 
 class Cosim : public simif_t {
@@ -324,18 +312,11 @@ class Cosim : public simif_t {
     std::vector<uint8_t> b{std::istreambuf_iterator<char>(in), {}};
     if (b.size() < 52 || std::memcmp(b.data(), "\x7f" "ELF", 4) != 0 || b[4] != 1)
       throw std::runtime_error("not a 32-bit ELF file");
-    elf_entry_ = read_at<uint32_t>(b, 24);
-    uint32_t phoff = read_at<uint32_t>(b, 28);
-    uint16_t phentsize = read_at<uint16_t>(b, 42), phnum = read_at<uint16_t>(b, 44);
-    for (uint16_t i = 0; i < phnum; ++i) {
-      size_t ph = phoff + size_t(i) * phentsize;
-      if (read_at<uint32_t>(b, ph) != 1) continue;  // PT_LOAD
-      uint32_t off = read_at<uint32_t>(b, ph + 4), paddr = read_at<uint32_t>(b, ph + 12);
-      uint32_t filesz = read_at<uint32_t>(b, ph + 16);
-      if (off + uint64_t(filesz) > b.size()) throw std::runtime_error("ELF segment beyond end of file");
-      for (uint32_t k = 0; k < filesz; ++k)   // bytes outside IMEM and DMEM are dropped, as on the RTL
-        if (char* p = addr_to_mem(uint64_t(paddr) + k)) *p = char(b[off + k]);
-    }
+    elf_entry_ = edge::elf::read_at<uint32_t>(b, 24);
+    edge::elf::for_each_load_segment(b, [this](uint32_t paddr, const uint8_t* data, uint32_t size) {
+      for (uint32_t k = 0; k < size; ++k)   // bytes outside IMEM and DMEM are dropped, as on the RTL
+        if (char* p = addr_to_mem(uint64_t(paddr) + k)) *p = char(data[k]);
+    });
   }
 
   void fail(const std::string& msg) {
