@@ -2,10 +2,10 @@
 in an output directory, and the compiled model's `run` on Spike or the RTL.
 
 OUT/ holds model.c and weights.c (generated), model.elf, model.qdq.onnx (the QDQ model the firmware computes:
-onnxruntime's reference), model.json (what `run` needs: the input and output quantization, where the input
-goes) and report.json (per layer: kernel, MACs, weight bytes, and after a run its cycles and instructions;
-totals: code, weights, peak activation RAM). It is written into a temporary directory and renamed into place
-only when every step succeeded."""
+onnxruntime's reference), model.json (what `run` needs: the input and output quantization and ONNX type, where
+the input goes) and report.json (per layer: kernel, MACs, weight bytes, and after a run its cycles and
+instructions; totals: code, weights, peak activation RAM). It is written into a temporary directory and renamed
+into place only when every step succeeded."""
 from __future__ import annotations
 
 import json
@@ -108,8 +108,9 @@ def compile(model: str | Path, out_dir: str | Path, calibration: str | Path | np
         (tmp / QDQ).write_bytes(qm.qdq.SerializeToString())
         manifest = {"model": title, "isa": isa, "memory": memory,
                     "input": {**_tensor_json(program.input), "onnx_name": qm.input.name,
-                              "offset": program.plan.offset(program.input)},
-                    "output": {**_tensor_json(program.output), "onnx_name": qm.output.name},
+                              "dtype": qm.input.dtype, "offset": program.plan.offset(program.input)},
+                    "output": {**_tensor_json(program.output), "onnx_name": qm.output.name,
+                               "dtype": qm.output.dtype},
                     "layers": [layer.name for layer in program.layers]}
         write_json(manifest, tmp / MANIFEST)
         report = _report(program, title, elf, qm.quantized_here)
@@ -166,18 +167,30 @@ class CompiledModel:
     def __init__(self, out_dir: Path, manifest: dict, report: dict):
         self.out_dir, self.manifest, self.report = Path(out_dir), manifest, report
         self.input, self.output = _tensor(manifest["input"]), _tensor(manifest["output"])
+        # The ONNX types: float32 (quantized / dequantized on the host) or int8 / uint8 (already quantized: the
+        # tensor's quantization is then scale 1 and the storage shift, so the host stores the integers as they are).
+        self.input_dtype, self.output_dtype = (np.dtype(manifest[k].get("dtype", "float32"))
+                                               for k in ("input", "output"))
 
-    def run(self, x: np.ndarray, sim: str = "spike") -> np.ndarray:  # noqa: A002 - the SDK's option name
-        """The model's output for input x (float32, the ONNX input's shape), computed by the firmware on `sim`
-        ("spike" or "rtl"), dequantized to float32 in the ONNX output's shape. The report gets each layer's
-        cycles (RTL) and instructions; report.json is rewritten."""
-        from edge_sdk import sim as simulators
-        x = np.asarray(x)
+    def _check_input(self, x: np.ndarray) -> None:
+        expected = f"shape {self.input.shape} ({self.input_dtype})"
         if x.shape != self.input.shape or not np.issubdtype(x.dtype, np.number):
-            raise EdgeSdkError(f"the model's input '{self.manifest['input']['onnx_name']}' has shape "
-                               f"{self.input.shape} (float32); got an array of shape {x.shape} ({x.dtype})")
+            raise EdgeSdkError(f"the model's input '{self.manifest['input']['onnx_name']}' has {expected}; got an "
+                               f"array of shape {x.shape} ({x.dtype})")
         if not np.isfinite(x).all():
             raise EdgeSdkError("the input holds NaN or infinite values")
+        if self.input_dtype.kind in "iu" and not np.array_equal(x, x.astype(self.input_dtype)):
+            raise EdgeSdkError(f"the model's input '{self.manifest['input']['onnx_name']}' is {self.input_dtype} "
+                               f"(already quantized); got values that are not {self.input_dtype} integers")
+
+    def run(self, x: np.ndarray, sim: str = "spike") -> np.ndarray:  # noqa: A002 - the SDK's option name
+        """The model's output for input x (the ONNX input's shape and type: float32, or int8 / uint8 for a model
+        quantized at its input), computed by the firmware on `sim` ("spike" or "rtl"), in the ONNX output's shape
+        and type (float32 dequantized, or the int8 / uint8 values). The report gets each layer's cycles (RTL) and
+        instructions; report.json is rewritten."""
+        from edge_sdk import sim as simulators
+        x = np.asarray(x)
+        self._check_input(x)
         stored = self.input.to_storage(self.input.q.quantize(x.astype(np.float32)))
         with tempfile.TemporaryDirectory(prefix="edge-sdk-run-") as tmp:
             elf = Path(tmp) / ELF
@@ -192,12 +205,12 @@ class CompiledModel:
         self.report["run"] = {"sim": sim, "cycles": sum(c for c, _ in counts) if sim == "rtl" else None,
                               "instructions": sum(i for _, i in counts), "sim_seconds": r.sim_seconds}
         write_json(self.report, self.out_dir / REPORT)
-        return self.output.q.dequantize(self.output.from_storage(raw))
+        return self.output.q.dequantize(self.output.from_storage(raw)).astype(self.output_dtype)
 
     def reference(self, x: np.ndarray) -> np.ndarray:
         """onnxruntime's output for x on the QDQ model the firmware computes (graph optimizations off)."""
         import onnx
-        return frontend.reference(onnx.load(self.out_dir / QDQ), np.asarray(x, np.float32))
+        return frontend.reference(onnx.load(self.out_dir / QDQ), np.asarray(x, self.input_dtype))
 
 
 def table(report: dict) -> str:

@@ -1,6 +1,7 @@
-"""Read an ONNX model with `onnx`, check it, infer its shapes and check it is one the compiler can take: one
-input of static shape and one output, only operators of the compiler's set. `reference` runs a model with
-onnxruntime the way the compiled firmware is compared with it (graph optimizations off: the ONNX QDQ
+"""Read an ONNX model with `onnx`, check it, rewrite its integer operators (QLinearConv, ...) in QDQ form
+(qlinear.py), infer its shapes and check it is one the compiler can take: one input of static shape and one
+output, float32 or already quantized int8 / uint8, only operators of the compiler's set. `reference` runs a
+model with onnxruntime the way the compiled firmware is compared with it (graph optimizations off: the ONNX QDQ
 definition)."""
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from edge_sdk.errors import EdgeSdkError
+from edge_sdk.frontend.qlinear import STANDARD_DOMAINS, to_qdq
 
-STANDARD_DOMAINS = ("", "ai.onnx")
+# A model's input and output: float32 (quantized / dequantized on the host exactly as QuantizeLinear /
+# DequantizeLinear do) or already quantized int8 / uint8 (the host stores / returns the integers as they are).
+BOUNDARY_DTYPES = ("float32", "int8", "uint8")
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,8 @@ class TensorSpec:
 
 
 def read(model: str | Path | onnx.ModelProto) -> onnx.ModelProto:
-    """The model (a path or a ModelProto), checked by onnx and with every shape inferred."""
+    """The model (a path or a ModelProto), checked by onnx, its integer operators in QDQ form (qlinear.py) and
+    every shape inferred."""
     what = "the model"
     if not isinstance(model, onnx.ModelProto):
         path = Path(model)
@@ -40,7 +45,7 @@ def read(model: str | Path | onnx.ModelProto) -> onnx.ModelProto:
                                "one with torch.onnx.export or another ONNX exporter") from None
     try:
         onnx.checker.check_model(model)
-        return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+        return onnx.shape_inference.infer_shapes(to_qdq(model), check_type=True, strict_mode=True, data_prop=True)
     except onnx.checker.ValidationError as err:
         raise EdgeSdkError(f"{what} is not a valid ONNX model: {_first_line(err)}") from None
     except onnx.shape_inference.InferenceError as err:
@@ -73,7 +78,8 @@ def _spec(value: onnx.ValueInfoProto, role: str) -> TensorSpec:
 
 
 def interface(model: onnx.ModelProto) -> tuple[TensorSpec, TensorSpec]:
-    """The model's one input and one output; an EdgeSdkError for any other number or a dynamic input shape."""
+    """The model's one input and one output; an EdgeSdkError for any other number, a dynamic input shape or a
+    type other than BOUNDARY_DTYPES."""
     initializers = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
     for role, values in (("input", inputs), ("output", list(model.graph.output))):
@@ -81,9 +87,15 @@ def interface(model: onnx.ModelProto) -> tuple[TensorSpec, TensorSpec]:
             raise EdgeSdkError(f"the compiler takes models with one {role}; this one has {len(values)}: "
                                + ", ".join(f"'{v.name}'" for v in values))
     x, y = _spec(inputs[0], "input"), _spec(model.graph.output[0], "output")
-    if x.dtype != "float32" or y.dtype != "float32":
-        raise EdgeSdkError(f"the model's input and output must be float32 tensors (the firmware quantizes and "
-                           f"dequantizes at its boundary); '{x.name}' is {x.dtype}, '{y.name}' is {y.dtype}")
+    for role, t in (("input", x), ("output", y)):
+        if t.dtype not in BOUNDARY_DTYPES:
+            why = ("an int32 tensor (the accumulator of a ConvInteger or MatMulInteger) has no int8 form, and every "
+                   "kernel requantizes its accumulator to int8: none writes int32. Quantize it (QLinearConv / "
+                   "QLinearMatMul, or a QuantizeLinear after the Conv / MatMul)") if t.dtype == "int32" else \
+                "the firmware computes on int8 tensors"
+            host = "quantized" if role == "input" else "dequantized"
+            raise EdgeSdkError(f"the model's {role} '{t.name}' is {t.dtype}: the compiler takes a float32 {role} "
+                               f"({host} on the host) or an int8 / uint8 one (already quantized); {why}")
     return x, y
 
 
@@ -98,7 +110,7 @@ def _float_tensors(model: onnx.ModelProto) -> set[str]:
 
 def check_operators(model: onnx.ModelProto, supported: Collection[str], integer_only: Collection[str] = ()) -> None:
     """An EdgeSdkError naming the first nodes whose operator is not in `supported` (ONNX op types), or is one of
-    `integer_only` (shape arithmetic the compiler folds) on float tensors."""
+    `integer_only` (shape arithmetic the compiler folds) reading or writing float tensors."""
     bad = [n for n in model.graph.node if n.domain not in STANDARD_DOMAINS or n.op_type not in supported]
     if bad:
         first = bad[0]
@@ -108,7 +120,7 @@ def check_operators(model: onnx.ModelProto, supported: Collection[str], integer_
                            f"lower yet{more}; supported operators: {', '.join(sorted(supported))}")
     floats = _float_tensors(model) if integer_only else set()
     for n in model.graph.node:
-        if n.op_type in integer_only and floats.intersection(n.output):
+        if n.op_type in integer_only and floats.intersection([*n.input, *n.output]):
             raise EdgeSdkError(f"node '{n.name or n.output[0]}' is a {n.op_type} of float tensors (activations), which "
                                f"the compiler does not lower yet: it takes {n.op_type} only in shape arithmetic "
                                "(integer tensors it computes at compile time)")

@@ -11,7 +11,8 @@ from edge_sdk.errors import EdgeSdkError
 
 
 def to_relax(model: onnx.ModelProto):
-    """The model as a Relax IRModule whose `main` takes the float input and returns the float output."""
+    """The model as a Relax IRModule whose `main` takes the model's input and returns its output (float32, or the
+    integers of an already quantized int8 / uint8 input or output)."""
     import tvm
     from tvm import relax
     from tvm.relax.frontend.onnx import from_onnx

@@ -106,15 +106,19 @@ def model_c(program: Program, title: str) -> str:
             if isinstance(a, Struct):
                 out.append(f"static const {a.ctype} {_struct_name(layer, a)} = "
                            f"{{{', '.join(_field(layer, f) for f in a.fields)}}};")
-    out += ["", "static uint32_t cycles[EDGE_LAYERS], instret[EDGE_LAYERS];",
-            "#define TIMED(k, call)                                                          \\",
-            "  do {                                                                          \\",
-            "    uint64_t c0_ = perf_cycles(), i0_ = perf_instret();                         \\",
-            "    call;                                                                       \\",
-            "    cycles[k] = (uint32_t)(perf_cycles() - c0_);                                \\",
-            "    instret[k] = (uint32_t)(perf_instret() - i0_);                              \\",
-            "  } while (0)", "",
-"int main(void) {"]
+    if layers:
+        out += ["", "static uint32_t cycles[EDGE_LAYERS], instret[EDGE_LAYERS];",
+                "#define TIMED(k, call)                                                          \\",
+                "  do {                                                                          \\",
+                "    uint64_t c0_ = perf_cycles(), i0_ = perf_instret();                         \\",
+                "    call;                                                                       \\",
+                "    cycles[k] = (uint32_t)(perf_cycles() - c0_);                                \\",
+                "    instret[k] = (uint32_t)(perf_instret() - i0_);                              \\",
+                "  } while (0)"]
+    else:
+        out += ["", "/* No layer: the model is its input's QuantizeLinear and / or its output's DequantizeLinear, "
+                "which the host computes. */"]
+    out += ["", "int main(void) {"]
     for layer in layers:
         check = SCRATCH_CHECKS.get(layer.function)
         if check:
@@ -126,9 +130,10 @@ def model_c(program: Program, title: str) -> str:
     for step, layer in enumerate(layers):
         args = ", ".join(_arg(program, step, layer, a) for a in layer.args)
         out.append(f"  TIMED({step}, {layer.function}({args}));  /* {layer.name} */")
-    out += ["  for (int k = 0; k < EDGE_LAYERS; ++k)",
-            '    printf("@edge-layer %d %lu %lu\\n", k, (unsigned long)cycles[k], (unsigned long)instret[k]);',
-            '  printf("@edge-output ");',
+    if layers:
+        out += ["  for (int k = 0; k < EDGE_LAYERS; ++k)",
+                '    printf("@edge-layer %d %lu %lu\\n", k, (unsigned long)cycles[k], (unsigned long)instret[k]);']
+    out += ['  printf("@edge-output ");',
             f'  for (int i = 0; i < EDGE_OUTPUT_BYTES; ++i) printf("%02x", {ARENA_SYMBOL}[EDGE_OUTPUT_OFFSET + i]);',
             '  printf("\\n");', "  return 0;", "}"]
     return "\n".join(out) + "\n"

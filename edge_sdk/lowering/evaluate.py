@@ -1,8 +1,10 @@
 """Compile-time evaluation of Relax operators with numpy, in float32 as onnxruntime computes them (each operator
 rounded to float32, QuantizeLinear / DequantizeLinear as in quant.py):
-- `FoldConstants`, a TVM pass: the quantization of constants and the shape arithmetic TVM's importer leaves in
-  `main` (a Gather's index computed from `shape_of`) become constants, so the patterns see int8 constants and
-  constant indices;
+- `FoldConstants`, a TVM pass: the quantization of constants (also of a constant broadcast: a class token
+  expanded to the batch) and the shape arithmetic TVM's importer leaves in `main` (a Gather's index computed from
+  `shape_of`, a slice's bounds computed from the input's shape: torch.chunk) become constants, so the patterns see
+  int8 constants and constant indices; a slice whose bounds are then known, and each output of a split, becomes
+  a static strided_slice (edge.strided_slice);
 - `function`: a composite function evaluated on given inputs: the lookup table of an elementwise island is its
   function evaluated on all 256 int8 values (transformer.py).
 
@@ -63,6 +65,13 @@ BINARY = {
 ELEMENTWISE = {name: (lambda args, attrs, f=f: f(*args)) for name, f in {**UNARY, **BINARY}.items()}
 
 
+def _scatter_elements(args, attrs):
+    """With reduction "update", as TVM's importer writes a Slice's bounds (ScatterElements is no ONNX_OPS operator)."""
+    out = np.array(args[0])
+    np.put_along_axis(out, np.asarray(args[1], np.int64), args[2], axis=int(attrs.axis))
+    return out
+
+
 def _take(args, attrs):
     mode = str(attrs.mode)
     return np.take(args[0], args[1], axis=int(attrs.axis), mode=mode if mode in ("wrap", "clip") else "raise")
@@ -77,6 +86,8 @@ OPS = {
     "relax.equal": lambda args, attrs: np.equal(args[0], args[1]),
     "relax.where": lambda args, attrs: np.where(args[0], args[1], args[2]),
     "relax.take": _take,
+    "relax.scatter_elements": _scatter_elements,
+    "relax.broadcast_to": lambda args, attrs: np.broadcast_to(args[0], tuple(args[1])),
     "relax.shape_to_tensor": lambda args, attrs: np.asarray(args[0], np.int64),
 }
 
@@ -124,6 +135,7 @@ def _static_shape(expr) -> list[int] | None:
 @relax.expr_functor.mutator
 class _Folder(relax.PyExprMutator):
     SHAPE_OF = Op.get("relax.shape_of")
+    DYNAMIC_SLICE, SPLIT = Op.get("relax.dynamic_strided_slice"), Op.get("relax.split")
 
     def _value(self, expr):
         """expr's value when it is known at compile time, else None."""
@@ -145,6 +157,12 @@ class _Folder(relax.PyExprMutator):
         if new.op.same_as(self.SHAPE_OF):
             shape = _static_shape(new.args[0])
             return new if shape is None else relax.ShapeExpr(shape)
+        if new.op.same_as(self.DYNAMIC_SLICE):
+            bounds = [self._value(a) for a in new.args[1:]]
+            if all(b is not None for b in bounds):
+                begin, end, strides = (b.astype(np.int64).tolist() for b in bounds)
+                return relax.op.strided_slice(new.args[0], list(range(len(begin))), begin, end, strides)
+            return new
         ty = call_node.ty
         # Fold quantized constants and integer (shape) arithmetic; a dequantized constant stays: the patterns
         # read weights as dequantize(int8 constant).
@@ -154,10 +172,21 @@ class _Folder(relax.PyExprMutator):
                 return relax.const(value, str(ty.dtype))
         return new
 
+    def visit_tuple_getitem_(self, op):
+        """Output k of a split: the static slice of its input it is (a split's outputs have static shapes)."""
+        new = super().visit_tuple_getitem_(op)
+        split = self.lookup_binding(new.tuple_value) if isinstance(new.tuple_value, relax.Var) else None
+        if not (isinstance(split, relax.Call) and split.op.same_as(self.SPLIT)):
+            return new
+        axis = int(split.attrs.axis) % len(split.args[0].ty.shape)
+        begin = sum(int(field.shape[axis]) for field in split.ty.fields[:new.index])
+        return relax.op.strided_slice(split.args[0], [axis], [begin], [begin + int(new.ty.shape[axis])], [1])
+
 
 @tvm.transform.module_pass(opt_level=0, name="FoldConstants")
 class FoldConstants:
-    """Quantized constants and shape arithmetic of `main` evaluated at compile time."""
+    """Quantized constants and shape arithmetic of `main` evaluated at compile time; slices of known bounds and
+    the outputs of a split as static strided_slices."""
 
     def transform_module(self, mod, _ctx):
         folder = _Folder(mod)

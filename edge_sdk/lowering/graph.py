@@ -1,20 +1,25 @@
 """From the partitioned Relax module to the program's layers, in execution order. `main` must be: the input's
 QuantizeLinear (done on the host), calls of Codegen="edge" functions (each a sequence of composite calls, one
-kernel selection each, layers.py), the output's DequantizeLinear (done on the host). Any other binding is an
-operator without a kernel, and an error that names it."""
+kernel selection each, layers.py), the output's DequantizeLinear (done on the host). An int8 / uint8 input or
+output (a model already quantized at its boundary) has no QuantizeLinear / DequantizeLinear: the host stores and
+returns its integers as they are. Any other binding is an operator without a kernel, and an error that names it.
+A model that is only its boundary's QuantizeLinear or DequantizeLinear has no layer: the host computes it."""
 from __future__ import annotations
 
+import numpy as np
 from tvm import relax
 from tvm.ir import GlobalVar, Op
 
 from edge_sdk.errors import EdgeSdkError
-from edge_sdk.lowering.layers import Match, qparams_of, shape_of
+from edge_sdk.lowering.layers import Match, qparams_of, shape_of, storage_shift
 from edge_sdk.lowering.patterns import BY_NAME, PREFIX
 from edge_sdk.lowering.program import Layer, Tensor
+from edge_sdk.lowering.quant import QParams
 
 QUANTIZE, DEQUANTIZE = Op.get("relax.quantize"), Op.get("relax.dequantize")
 SUPPORTED = ("conv2d, depthwise conv2d (groups = channels), dense (Gemm / MatMul with constant weights), matmul of two "
-             "activations, add / sub / mul of two tensors of one shape or of a tensor and a constant, chains of "
+             "activations, add / sub / mul / div of two tensors of broadcastable shapes or of a tensor and a constant, "
+             "concat, expand, split, chains of "
              "elementwise float operators with scalar constants (erf, tanh, sigmoid, exp, sqrt, GELU, +, -, *, /, "
              "pow), softmax, layer-norm, max / average pooling, mean, reshape / flatten / squeeze / unsqueeze, "
              "transpose, gather with a constant index, slice, requantize and ReLU, each between DequantizeLinear and "
@@ -34,6 +39,13 @@ def _describe(value) -> str:
         shape = f" producing {shape_of(value)} {ty.dtype}" if isinstance(ty, relax.TensorType) and ty.shape is not None else ""
         return f"{op}{shape}"
     return type(value).__name__
+
+
+def _integers(expr) -> QParams | None:
+    """For an int8 / uint8 tensor (the model's already quantized input or output), the quantization whose real
+    values are its integers (scale 1, the firmware's storage shift); None for another type."""
+    dtype = str(getattr(expr.ty, "dtype", ""))
+    return QParams(1.0, -storage_shift(np.dtype(dtype))) if dtype in ("int8", "uint8") else None
 
 
 def _unsupported(value) -> EdgeSdkError:
@@ -81,14 +93,18 @@ class _Selection:
 
 
 def select_layers(mod, isa: str, sparse: bool = True) -> tuple[Tensor, Tensor, list[Layer]]:
-    """The input tensor (quantized on the host), the output tensor (dequantized on the host) and the layers;
-    with `sparse`, weight layers whose weights follow an N:M pattern may use the sparse kernels."""
+    """The input tensor (quantized on the host, or an int8 / uint8 input's integers), the output tensor
+    (dequantized on the host, or an int8 / uint8 output's integers) and the layers (none when the host's
+    QuantizeLinear / DequantizeLinear is the whole model); with `sparse`, weight layers whose weights follow an
+    N:M pattern may use the sparse kernels."""
     main = mod["main"]
     if len(main.params) != 1:
         raise EdgeSdkError(f"the model's main function takes {len(main.params)} inputs; the compiler takes one")
     param, result = main.params[0], main.body.body
     sel = _Selection(isa, sparse)
     source = output = None
+    if (integers := _integers(param)) is not None:
+        sel.tensors[param] = source = Tensor("input", shape_of(param), integers)
     leftovers = []
     for b in _bindings(main):
         v = b.value
@@ -107,6 +123,9 @@ def select_layers(mod, isa: str, sparse: bool = True) -> tuple[Tensor, Tensor, l
                             perm=stored.order)
         else:
             leftovers.append(v)
+    if output is None and result in sel.tensors and (integers := _integers(result)) is not None:
+        stored = sel.tensors[result]
+        output = Tensor("output", stored.shape, integers, base=stored, perm=stored.order)
     if leftovers:
         # The quantize / dequantize around an operator without a kernel are left over too: name the operator.
         ops = [v for v in leftovers if not (isinstance(v, relax.Call) and (v.op.same_as(QUANTIZE) or v.op.same_as(DEQUANTIZE)))]
@@ -115,8 +134,7 @@ def select_layers(mod, isa: str, sparse: bool = True) -> tuple[Tensor, Tensor, l
         raise EdgeSdkError("the model does not quantize its input with a QuantizeLinear first; the firmware computes "
                            "in int8 from the quantized input")
     if output is None:
-        raise EdgeSdkError("the model's output is not the DequantizeLinear of a quantized tensor")
-    if not sel.layers:
-        raise EdgeSdkError("the model has no layer to compute")
+        raise EdgeSdkError("the model's output is neither the DequantizeLinear of a quantized tensor nor an int8 / "
+                           "uint8 tensor")
     return source, output, sel.layers
 

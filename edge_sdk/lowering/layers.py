@@ -271,6 +271,9 @@ def dense(m: Match) -> list[Layer]:
     out.perm = row_major(len(out.shape))
     transposed = "transpose" in m.exprs        # Gemm with transB: weights stored (N, K)
     w, w_scales = m.weights("weight", channel_axis=0 if transposed else 1)
+    if w.ndim != 2:
+        raise EdgeSdkError(f"a matmul by constant weights of shape {w.shape}: the dense kernels take one 2-D weight "
+                           f"matrix (a batch of constant matrices is not supported)")
     rows = w if transposed else w.T
     cout, k = rows.shape
     if x.shape[-1] != k:
@@ -298,23 +301,21 @@ def _operands(m: Match) -> tuple[tuple[Tensor, QParams], tuple, bool]:
     return m.input("lhs"), m.constant("rhs") if m.is_constant("rhs") else m.input("rhs"), False
 
 
-def _second_operand(m: Match, op: str, a: Tensor, b, out: Tensor) -> tuple[list[Layer], object, int, dict, list]:
-    """The second operand of an elementwise layer on a: an activation of a's shape in a's storage order, or a
-    constant broadcast to a's shape, as its shortest repeating period in a's order. Returns the layers that put
-    it there, the kernel argument, the period (= the element count for an activation), the constant data and
-    the layer's inputs."""
-    out.perm = a.order
-    if a.shape != out.shape:
-        raise EdgeSdkError(f"{op} of {a.shape} with {b.shape}: the result {out.shape} broadcasts the activation; the "
-                           "kernels broadcast only constant operands")
+def _second_operand(m: Match, a: Tensor, b, out: Tensor) -> tuple[list[Layer], object, int, dict, list]:
+    """The operands of an elementwise layer, both of out's shape in one storage order (that of an activation of
+    out's shape, a's first): an activation of another shape broadcast by a copy (layout.in_order, numpy's rules),
+    one in another order copied; a constant as its shortest repeating period in that order. Returns the layers
+    that put them there, the kernel argument of the second, the period (= the element count for an
+    activation), the constant data and the layer's inputs (a first)."""
+    full = [t for t in (a, b) if isinstance(t, Tensor) and t.shape == out.shape]
+    if full:
+        out.perm = full[0].order
+    pre, a = in_order(m, a, out.order, out.shape)
     if isinstance(b, np.ndarray):
         values, period = constant_in_order(b, out)
-        return [], Data("operand"), period, {"operand": values}, [a]
-    if b.shape != a.shape:
-        raise EdgeSdkError(f"{op} of {a.shape} and {b.shape}: the kernels take two activations of the same shape "
-                           "(they broadcast only constant operands)")
-    pre, b = in_order(m, b, a.order)
-    return pre, In(1), out.nbytes, {}, [a, b]
+        return pre, Data("operand"), period, {"operand": values}, [a]
+    more, b = in_order(m, b, out.order, out.shape)
+    return pre + more, In(1), out.nbytes, {}, [a, b]
 
 
 def add(m: Match) -> list[Layer]:
@@ -330,12 +331,21 @@ def add(m: Match) -> list[Layer]:
     mult_a, mult_b = int(round(sign_a * ma * 2.0 ** shift)), int(round(sign_b * mb * 2.0 ** shift))
     q = Struct("add_quant_t", (aq.zero_point, bq.zero_point, mult_a, mult_b, shift, out.q.zero_point,
                                *m.activation_range(out.q)))
-    pre, operand, period, data, inputs = _second_operand(m, op, a, b, out)
+    pre, operand, period, data, inputs = _second_operand(m, a, b, out)
     if isinstance(operand, In):
         return pre + [Layer("", op, "glue", "add_i8", (In(0), In(1), Out(), out.nbytes, q), inputs, out,
                             about=f"{out.nbytes} elements")]
-    return [Layer("", op, "glue", "add_bcast_i8", (In(0), operand, Out(), out.nbytes, period, q), inputs, out,
-                  about=f"{out.nbytes} elements, a constant of {period}", data=data)]
+    return pre + [Layer("", op, "glue", "add_bcast_i8", (In(0), operand, Out(), out.nbytes, period, q), inputs, out,
+                        about=f"{out.nbytes} elements, a constant of {period}", data=data)]
+
+
+def _periodic_layer(m: Match, op: str, function: str, a: Tensor, b, out: Tensor, *params) -> list[Layer]:
+    """function(a, b, out, n, period, *params): an elementwise kernel whose second operand repeats every `period`
+    elements (_second_operand)."""
+    pre, operand, period, data, inputs = _second_operand(m, a, b, out)
+    return pre + [Layer("", op, "glue", function, (In(0), operand, Out(), out.nbytes, period, *params), inputs, out,
+                        about=f"{out.nbytes} elements" + ("" if period == out.nbytes else f", a constant of {period}"),
+                        data=data)]
 
 
 def multiply(m: Match) -> list[Layer]:
@@ -346,10 +356,22 @@ def multiply(m: Match) -> list[Layer]:
     out = m.output()
     mult, shift = quant.multiplier(aq.scale * bq.scale / out.q.scale)
     q = Struct("mul_quant_t", (aq.zero_point, bq.zero_point, mult, shift, out.q.zero_point, *m.activation_range(out.q)))
-    pre, operand, period, data, inputs = _second_operand(m, "multiply", a, b, out)
-    return pre + [Layer("", "multiply", "glue", "mul_i8", (In(0), operand, Out(), out.nbytes, period, q), inputs, out,
-                        about=f"{out.nbytes} elements" + ("" if period == out.nbytes else f", a constant of {period}"),
-                        data=data)]
+    return _periodic_layer(m, "multiply", "mul_i8", a, b, out, q)
+
+
+def divide(m: Match) -> list[Layer]:
+    """Div of an activation by an activation or a constant tensor (div_i8; a scalar constant is a lookup table
+    instead): the zero-point-corrected int8 values A and B, A * mult / (B 2^shift) rounded half up exactly with
+    one 64-bit division (mult 2^-shift = s_a / (s_b s_out), as every requantization; transformer.py)."""
+    if m.is_constant("lhs"):
+        raise EdgeSdkError(f"a Div of a constant tensor of shape {m.constant('lhs')[0].shape} by an activation: the "
+                           "kernels divide an activation by an activation or a constant (a scalar constant divided "
+                           "by an activation is a lookup table)")
+    (a, aq), (b, bq), _ = _operands(m)
+    out = m.output()
+    mult, shift = quant.multiplier(aq.scale / (bq.scale * out.q.scale))
+    q = Struct("channel_quant_t", (-aq.zero_point, mult, shift, out.q.zero_point, *m.activation_range(out.q)))
+    return _periodic_layer(m, "divide", "div_i8", a, b, out, bq.zero_point, q)
 
 
 def _pool_shape(x: Tensor, out: Tensor, attrs, what: str) -> Struct:

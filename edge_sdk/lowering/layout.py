@@ -1,23 +1,27 @@
 """Storage orders and the data-movement operators (reshape, squeeze / unsqueeze, transpose, gather with a
-constant index, slice).
+constant index, slice, expand, concat).
 
 Every tensor is dense in some order of its logical axes (program.Tensor.order). A data-movement operator first
 tries to be a view — the same bytes read in another order or from an offset, no layer at all: a transpose always
 is one, a reshape is one when every group of axes it merges or splits lies contiguous and in order in storage
 (e.g. the flatten(2) of an HWC image), a gather or slice when the elements it keeps are dense. Otherwise one copy
-layer moves the bytes (`transpose_i8` when the move is a 2-D transpose, else `copy_strided_i8`). A kernel that
-needs its input in a certain order (conv: HWC; layer-norm, dense: the last axis innermost) asks `in_order`,
-which inserts that copy only when the order differs. A change of quantization between input and output (or a
-ReLU) adds a requantize layer."""
+layer moves the bytes (`transpose_i8` when the move is a 2-D transpose, else `copy_strided_i8`; an expand, the
+broadcast of an elementwise operand, reads its broadcast axes with stride 0). A kernel that needs its input in a
+certain order (conv: HWC; layer-norm, dense: the last axis innermost) or shape (an elementwise kernel: both
+operands of the output's shape) asks `in_order`, which inserts that copy only when the order or shape differs. A
+change of quantization between input and output (or a ReLU) adds a requantize layer. A concat writes each input
+into its part of the output (`concat_i8`, requantizing)."""
 from __future__ import annotations
 
+import itertools
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.lowering import evaluate, quant
-from edge_sdk.lowering.program import In, Layer, Out, Struct, Tensor, row_major
+from edge_sdk.lowering.program import Data, In, Layer, Out, Struct, Tensor, row_major
 from edge_sdk.lowering.quant import QParams
 
 if TYPE_CHECKING:
@@ -65,12 +69,21 @@ def _equivalent(shape, a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     return [i for i in a if shape[i] > 1] == [i for i in b if shape[i] > 1]
 
 
-def in_order(m: Match, x: Tensor, order: tuple[int, ...]) -> tuple[list[Layer], Tensor]:
-    """x stored in `order`: x itself, or a copy layer into a new tensor."""
-    if _equivalent(x.shape, x.order, order):
+def _broadcast_strides(x: Tensor, shape) -> list[int]:
+    """x's strides as a tensor of `shape` it broadcasts to (numpy's rules): 0 along every broadcast axis."""
+    lead = len(shape) - len(x.shape)
+    return [x.strides[a - lead] if a >= lead and x.shape[a - lead] == shape[a] else 0 for a in range(len(shape))]
+
+
+def in_order(m: Match, x: Tensor, order: tuple[int, ...], shape=None) -> tuple[list[Layer], Tensor]:
+    """x broadcast to `shape` (default: its own) and stored in `order`: x itself when that changes nothing, else a
+    copy layer into a new tensor."""
+    shape = x.shape if shape is None else tuple(shape)
+    if shape == x.shape and _equivalent(x.shape, x.order, order):
         return [], x
-    t = m.new_tensor(x.shape, x.q, order)
-    return [copy_layer(x, t, [x.shape[a] for a in order], [x.strides[a] for a in order])], t
+    t = m.new_tensor(shape, x.q, order)
+    strides = _broadcast_strides(x, shape)
+    return [copy_layer(x, t, [shape[a] for a in order], [strides[a] for a in order])], t
 
 
 def dense_order(shape, strides) -> tuple[int, ...] | None:
@@ -189,6 +202,56 @@ def strided_slice(m: Match) -> list[Layer]:
         offset += start * x.strides[a]
         strides[a] = x.strides[a] * step
     return _strided(m, x, xq, out, strides, offset)
+
+
+def broadcast_to(m: Match) -> list[Layer]:
+    """Expand of an activation: a copy reading every broadcast axis with stride 0 (a view when nothing is)."""
+    x, xq = m.input("input")
+    out = m.output()
+    view = x.order if x.shape == out.shape else None
+    return _moved(m, x, xq, out, view, 0, (list(out.shape), _broadcast_strides(x, out.shape)))
+
+
+def concat(m: Match) -> list[Layer]:
+    """Concat along one axis: in the output's storage order (the first activation's) the axis splits the output
+    into `outer` rows, each the inputs' parts one after another; concat_i8 writes one input's part of every row,
+    each element requantized to the output's quantization. An activation stored in another order is copied into
+    this one first; a constant (a class token) is quantized to the output at compile time as onnxruntime does
+    (QuantizeLinear(DequantizeLinear(c)) in float32), so its layer only copies. The first input's layer writes the
+    output (the buffer's first writer, for the memory plan), the others a view of it from their part's first
+    byte (the view's shape is the part's; its bytes are not dense when there is more than one row)."""
+    out = m.output()
+    keys = list(itertools.takewhile(m.exprs.__contains__, (f"part{i}" for i in itertools.count())))
+    activations = [m.input(k)[0] for k in keys if not m.is_constant(k)]
+    if activations:
+        out.perm = activations[0].order
+    axis = int(m.exprs["op"].attrs.axis) % len(out.shape)
+    position = out.order.index(axis)
+    outer = math.prod(out.shape[a] for a in out.order[:position])
+    inner = math.prod(out.shape[a] for a in out.order[position + 1:])
+    layers, start = [], 0
+    for k in keys:
+        if m.is_constant(k):
+            values, q = m.constant(k)
+            shape, in_q = values.shape, out.q
+            source, inputs, data = Data("part"), [], {"part": out.to_storage(out.q.quantize(q.dequantize(values)))}
+        else:
+            x, in_q = m.input(k)
+            pre, x = in_order(m, x, out.order)
+            layers += pre
+            shape, source, inputs, data = x.shape, In(0), [x], {}
+        target = out
+        if start:
+            target = m.new_tensor(shape, out.q, out.order)
+            target.base, target.offset = out, start * inner
+        length = shape[axis] * inner
+        layers.append(Layer("", "concat", "glue", "concat_i8", (source, Out(), outer, length, out.shape[axis] * inner,
+                                                               rescale(in_q, out, m.activation_range(out.q))),
+                            inputs, target, data=data,
+                            about=f"{'' if inputs else 'constant '}{shape} -> {out.shape} along axis {axis}: "
+                                  f"{outer} rows of {length} from byte {start * inner}"))
+        start += shape[axis]
+    return layers
 
 
 def constant_in_order(values: np.ndarray, out: Tensor) -> tuple[np.ndarray, int]:

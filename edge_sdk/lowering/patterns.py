@@ -4,8 +4,8 @@ the kernel selection that lowers it (layers.py). Registered once with TVM's `reg
 prefix "edge"; `FuseOpsByPattern` + `MergeCompositeFunctions` (partition.py) turn every match into a composite
 function `edge.<op>` whose parameters and result are int8 tensors.
 
-ONNX_OPS is what the frontend accepts: the ONNX operators these patterns are made of (INTEGER_ONLY_OPS of them
-only on integer tensors)."""
+ONNX_OPS is what the frontend accepts: the ONNX operators these patterns are made of and the shape arithmetic the
+compiler computes at compile time (INTEGER_ONLY_OPS, only on integer tensors)."""
 from __future__ import annotations
 
 import functools
@@ -17,12 +17,13 @@ from tvm.relax.backend.pattern_registry import get_patterns_with_prefix, registe
 from tvm.relax.backend.utils import has_leaking_intermediate_variables
 from tvm import relax
 from tvm.ir import Constant
-from tvm.relax.dpl.pattern import DFPattern, is_const, is_op, wildcard
+from tvm.relax.dpl.pattern import DFPattern, is_const, is_op, is_tuple, wildcard
 
 from edge_sdk.lowering import evaluate, layers, layout, transformer
 
 PREFIX = "edge"
 ELEMENTWISE_DEPTH = 6      # the longest chain of float elementwise operators one lookup table replaces
+CONCAT_MAX_INPUTS = 8      # the most tensors one Concat may join
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,11 @@ def _constant() -> DFPattern:
 
 def _any_op(names) -> DFPattern:
     return functools.reduce(operator.or_, (is_op(n) for n in names))
+
+
+def _any_tuple(fields: list[DFPattern]) -> DFPattern:
+    """A tuple of the first n of `fields`, for any n >= 1."""
+    return functools.reduce(operator.or_, (is_tuple(fields[:n]) for n in range(1, len(fields) + 1)))
 
 
 def _with_relu(core: DFPattern, ann: dict) -> DFPattern:
@@ -124,6 +130,15 @@ def _binary(name: str, ops: tuple[str, ...], lower, onnx_ops: tuple[str, ...]) -
                                                     and isinstance(exprs["rhs"].args[0], Constant)))
 
 
+def _concat() -> KernelPattern:
+    """Concat of up to CONCAT_MAX_INPUTS activations or constants (a class token), annotated "part0", "part1", ..."""
+    parts = [_dq(wildcard()) for _ in range(CONCAT_MAX_INPUTS)]
+    ann = {f"part{k}": part for k, part in enumerate(parts)}
+    ann["op"] = is_op("relax.concat")(_any_tuple(parts))
+    ann["root"] = _q(ann["op"])
+    return KernelPattern("edge.concat", ann["root"], ann, layout.concat, ("Concat",))
+
+
 def _layer_norm() -> KernelPattern:
     ann = {"input": _dq(wildcard()), "gamma": _constant(), "beta": _constant()}
     ann["op"] = is_op("relax.nn.layer_norm")(ann["input"], ann["gamma"], ann["beta"])
@@ -153,6 +168,8 @@ TABLE = (
     _elementwise(),
     _binary("edge.add", ("relax.add", "relax.subtract"), layers.add, ("Add", "Sub")),
     _binary("edge.multiply", ("relax.multiply",), layers.multiply, ("Mul",)),
+    _binary("edge.divide", ("relax.divide",), layers.divide, ("Div",)),
+    _concat(),
     _layer_norm(),
     _unary("edge.softmax", ("relax.nn.softmax",), transformer.softmax, ("Softmax",)),
     _unary("edge.max_pool2d", ("relax.nn.max_pool2d",), layers.max_pool2d, ("MaxPool",)),
@@ -162,17 +179,19 @@ TABLE = (
     _unary("edge.squeeze", ("relax.squeeze", "relax.expand_dims"), layout.reshape, ("Squeeze", "Unsqueeze")),
     _unary("edge.permute_dims", ("relax.permute_dims",), layout.permute_dims, ("Transpose",)),
     _unary("edge.take", ("relax.take",), layout.take, ("Gather",), attributes=1),
-    _unary("edge.strided_slice", ("relax.strided_slice",), layout.strided_slice, ("Slice",), attributes=4),
+    _unary("edge.strided_slice", ("relax.strided_slice",), layout.strided_slice, ("Slice", "Split"), attributes=4),
+    _unary("edge.broadcast_to", ("relax.broadcast_to",), layout.broadcast_to, ("Expand",), attributes=1),
     _requantize(),
 )
 BY_NAME = {p.name: p for p in TABLE}
-ONNX_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "Constant", "Clip", "Shape", "Concat"}
-                     .union(*(p.onnx_ops for p in TABLE)))
 # Clip: quantize_static folds a Clip after a quantized op into the output's range, as it does ReLU.
-# Shape, Concat: shape arithmetic (of tensors of static shape, e.g. a reshape's target), which TVM's importer and
-# evaluate.FoldConstants compute at compile time. A Concat of float tensors (activations: a class token put before
-# the patches) has no kernel: the frontend names its node (INTEGER_ONLY_OPS).
-INTEGER_ONLY_OPS = frozenset({"Concat"})
+# Shape, ConstantOfShape, Equal, Where: shape arithmetic (of tensors of static shape, e.g. a reshape's target, the
+# -1 of torch's expand), which TVM's importer and evaluate.FoldConstants compute at compile time, as they do the
+# patterns' operators on integer tensors (Concat, Gather, Mul, ...). On float tensors (activations) these have no
+# kernel: the frontend names the node (INTEGER_ONLY_OPS).
+INTEGER_ONLY_OPS = frozenset({"ConstantOfShape", "Equal", "Where"})
+ONNX_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "Constant", "Clip", "Shape", *INTEGER_ONLY_OPS}
+                     .union(*(p.onnx_ops for p in TABLE)))
 
 
 def _check(pattern: KernelPattern):

@@ -1,6 +1,9 @@
 """The transformer operators in integer arithmetic (firmware/kernels/nn_transformer_i8.c; the core has no FPU
 and nothing here or there calls soft-float): the float islands quantize_static leaves between DequantizeLinear
-and QuantizeLinear (GELU's Div -> Erf, Softmax, LayerNormalization) and the matmul of two activations.
+and QuantizeLinear (GELU's Div -> Erf, Softmax, LayerNormalization) and the matmul of two activations. The
+bounds below also cover the division of activations (layers.divide, `div_i8`), the elementwise operators
+broadcasting an activation (layers.add / multiply / divide on layout.in_order's broadcast) and concat
+(layout.concat, `concat_i8`), which are lowered next to their neighbours.
 
 How each one rounds, against onnxruntime's float32 island (the bounds the README states; "steps" are steps of the
 layer's output quantization, delta is what the firmware's value before its one final rounding may differ from the
@@ -16,8 +19,28 @@ exact real value):
 - layer-norm (`layernorm_i8`): the row's sum and sum of squares exact, V = d sum(x^2) - sum(x)^2 + d^2 eps / s_in^2
   in 64-bit fixed point, its inverse square root from an exact integer square root and one 64-bit division per
   row, (d x - sum(x)) / sqrt(V) in 2^-P, gamma and beta per channel in fixed point: delta computed per layer
-  (`layer_norm_delta`, in the layer's `about`), below 2^-20 steps for the ViT's layers; a layer whose scales
+  (`layer_norm_params`, in the layer's `about`), below 2^-20 steps for the ViT's layers; a layer whose scales
   would make it exceed 2^-8 steps is rejected rather than computed less exactly.
+- division (`div_i8`): with A, B the zero-point-corrected int8 values and r = s_a / (s_b s_out) as mult 2^-shift
+  (31 bits, so |mult 2^-shift - r| <= r 2^-31), the kernel computes floor(A mult / B) exactly (|A mult| < 2^39,
+  |B| <= 255: long division in 16-bit digits on the core's 32-bit divider) and rounds it half up at bit `shift`,
+  which is exactly A mult 2^-shift / B rounded half up (floor(floor(z) / 2^k) = floor(z / 2^k)): delta <=
+  |y| 2^-31 <= 2^-24 steps for an output y that does not saturate (|y| <= 128 steps
+  from the zero point): one step at most, only near a .5 boundary. B = 0 gives the saturated value onnxruntime's
+  +-inf gives, and its NaN (0 / 0) the type's minimum, as QuantizeLinear does.
+- add / sub / mul (/ div) broadcasting an activation: the smaller operand copied to the output's shape first
+  (a strided copy reading its broadcast axes with stride 0: exact), then the kernels above: their bounds.
+- concat (`concat_i8`): each activation requantized to the output's scale with one rounding (requantize_i8: one
+  step at most, only near a .5 boundary; none when the scales are equal), a constant part (a class token)
+  quantized at compile time as onnxruntime does (QuantizeLinear(DequantizeLinear(c)) in float32: exact).
+- a layer-norm written out (ReduceMean, Sub, Pow 2, ReduceMean, Add eps, Sqrt, Div, Mul gamma, Add beta, as
+  PyTorch exports a hand-written one): the QDQ model quantizes every intermediate, and onnxruntime rounds them, so
+  each operator is its own layer with its own bound above (the means: average pooling's one rounding; Pow, Add
+  eps and Sqrt: tables; Div: `div_i8`); fusing them into `layernorm_i8` would come nearer the float model but not
+  within one step of onnxruntime's. An intermediate one step off (near its boundary) can move the output by
+  more than a step; none did in the tests.
+- not lowered: Pow of two activations (x^y has no exact integer form short of a 65,536-entry table per layer;
+  a constant exponent is a table) and a division of a constant tensor by an activation: errors that name them.
 """
 from __future__ import annotations
 

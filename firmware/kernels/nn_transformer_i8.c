@@ -1,5 +1,6 @@
-/* int8 transformer kernels (layouts, arithmetic and error bounds in nn_transformer_i8.h): integer arithmetic
-   only, plain C; the activation x activation matmul runs on the dense int8 matmul of matmul_i8.c. */
+/* int8 transformer kernels (layouts, arithmetic and error bounds in nn_transformer_i8.h; of div_i8 and concat_i8
+   in nn_i8.h): integer arithmetic only, plain C; the activation x activation matmul runs on the dense int8 matmul
+   of matmul_i8.c. */
 #include "nn_transformer_i8.h"
 
 #include <stdint.h>
@@ -22,6 +23,38 @@ void mul_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, int period, co
   const int32_t a_zp = q->a_zp, b_zp = q->b_zp;
   for (int i = 0; i < n; i += period)
     for (int j = 0; j < period; ++j) out[i + j] = requantize_with((a[i + j] - a_zp) * (b[j] - b_zp), k);
+}
+
+/* floor(p / d) for |p| < 2^48 and 0 < |d| < 2^16: long division in 16-bit digits, two 32-bit divisions on the
+   core's divider instead of libgcc's 64-bit division. */
+static inline int64_t floor_div(int64_t p, int32_t d) {
+  const uint64_t n = (uint64_t)(p < 0 ? -p : p);
+  const uint32_t m = (uint32_t)(d < 0 ? -d : d), hi = (uint32_t)(n >> 16);
+  uint32_t q_hi = hi / m;
+  __asm__("" : "+r"(q_hi)); /* the remainder below from q_hi, not from a third division (remu) */
+  const uint32_t lo = ((hi - q_hi * m) << 16) | (uint32_t)(n & 0xffff), q_lo = lo / m;
+  const int64_t q = (int64_t)(((uint64_t)q_hi << 16) | q_lo); /* floor(|p| / |d|) */
+  return (p < 0) == (d < 0) ? q : -q - (q_lo * m != lo);
+}
+
+void div_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, int period, int32_t b_zp, const channel_quant_t *q) {
+  const channel_quant_t k = *q;
+  const int64_t half = (int64_t)1 << (k.shift - 1);
+  for (int i = 0; i < n; i += period)
+    for (int j = 0; j < period; ++j) {
+      const int64_t num = (int64_t)(a[i + j] + k.bias) * k.mult; /* |num| < 2^39 */
+      const int32_t den = b[j] - b_zp;                            /* |den| <= 255 */
+      if (den == 0) { /* +-inf saturates; 0 / 0 is NaN, which QuantizeLinear saturates to the minimum */
+        out[i + j] = (int8_t)(num > 0 ? k.act_max : k.act_min);
+        continue;
+      }
+      const int64_t y = ((floor_div(num, den) + half) >> k.shift) + k.out_zp;
+      out[i + j] = (int8_t)(y < k.act_min ? k.act_min : (y > k.act_max ? k.act_max : y));
+    }
+}
+
+void concat_i8(const int8_t *in, int8_t *out, int rows, int len, int out_stride, const channel_quant_t *q) {
+  for (int r = 0; r < rows; ++r) requantize_i8(in + r * len, out + r * out_stride, len, q);
 }
 
 void copy_strided_i8(const int8_t *in, int8_t *out, const copy_shape_t *s) {
