@@ -309,7 +309,8 @@ void fc_i8_ref(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, int 
 #ifdef EDGE_ISA_XEDGE
 /* Eight output channels a step: one activation word, eight weight words (row 0 post-increments the base,
    rows 1..7 are register + register loads from it), eight dot products and the loop close per 4 inputs
-   (18 cycles for 32 MACs); each weight load is consumed two instructions later. */
+   (18 cycles for 32 MACs); each weight load is consumed two instructions later. The last cout % 8 channels
+   four and one at a time. */
 void fc_i8_xedge(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, int k, int cout, const quant_t *q) {
   int c = 0;
   if ((k & 3) == 0 && ((uintptr_t)x & 3) == 0 && (row_stride & 3) == 0 && k > 0) {
@@ -346,6 +347,29 @@ void fc_i8_xedge(const int8_t *x, const int8_t *w, int row_stride, int8_t *y, in
           : "t0", "t1", "t2", "memory");
       int32_t acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
       for (int i = 0; i < 8; ++i) y[c + i] = requantize(acc[i], c + i, &qc);
+    }
+    /* The last cout % 8 channels: four, then one at a time, the same dot products in C. */
+    const uint32_t *xw = (const uint32_t *)x;
+    for (; c + 4 <= cout; c += 4) {
+      const int8_t *wr = w + c * row_stride;
+      const uint32_t *w0 = (const uint32_t *)wr, *w1 = (const uint32_t *)(wr + row_stride);
+      const uint32_t *w2 = (const uint32_t *)(wr + 2 * row_stride), *w3 = (const uint32_t *)(wr + 3 * row_stride);
+      int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      for (int i = 0; i < k / 4; ++i) {
+        uint32_t xv = xw[i];
+        EDGE_SDOTSP_B(a0, xv, w0[i]);
+        EDGE_SDOTSP_B(a1, xv, w1[i]);
+        EDGE_SDOTSP_B(a2, xv, w2[i]);
+        EDGE_SDOTSP_B(a3, xv, w3[i]);
+      }
+      y[c] = requantize(a0, c, &qc), y[c + 1] = requantize(a1, c + 1, &qc);
+      y[c + 2] = requantize(a2, c + 2, &qc), y[c + 3] = requantize(a3, c + 3, &qc);
+    }
+    for (; c < cout; ++c) {
+      const uint32_t *w0 = (const uint32_t *)(w + c * row_stride);
+      int32_t a0 = 0;
+      for (int i = 0; i < k / 4; ++i) EDGE_SDOTSP_B(a0, xw[i], w0[i]);
+      y[c] = requantize(a0, c, &qc);
     }
   }
   fc_rows_ref(x, w, row_stride, y, k, c, cout, q);
