@@ -2,25 +2,33 @@
 
 Networks, built here in PyTorch at their published shapes with seeded random weights (nothing is downloaded, so
 there are no trained weights; cycles and memory hardly depend on them, the output check not at all; accuracy
-under pruning is measured by benchmarks/pruning_accuracy.py): MLPerf Tiny ResNet-8 (CIFAR-10) and DS-CNN (keyword spotting),
-an MLP 784-256-256-10 (MNIST) and a tiny ViT (CIFAR-10 patches). Each network is measured dense on --isa xedge
-(the baseline), and magnitude-pruned (`edge_sdk.prune`) to 1:8 and 1:16, compiled for --isa xedge (the software
-sparse kernels only where they were measured faster) and for --isa xdec (the sparse ISA extension). Per row:
-total and per-kernel-kind cycles, speedup over dense, MAC/cycle (dense-equivalent MACs), flash (code + weights),
-peak activation RAM, whether the model fits the `mcu` memory map (compiled with memory="mcu": the compiler's
-error when not), and the firmware's output against onnxruntime on the QDQ model the compiler wrote. Calibration:
-32 real training images where the SDK ships them (CIFAR-10 subset, MNIST), seeded random inputs otherwise; each
-row runs --inputs (3) test images (or seeded random inputs) on the RTL, its cycles are the first input's.
+under pruning is measured by benchmarks/pruning_accuracy.py): MLPerf Tiny ResNet-8 (CIFAR-10) and DS-CNN (keyword
+spotting), an MLP 784-256-256-10 (MNIST), a tiny ViT (CIFAR-10 patches) and ResNet-18 at 64x64 (1000 classes).
+Each network is measured dense on --isa xedge (the baseline), and magnitude-pruned (`edge_sdk.prune`) to 1:8 and
+1:16, compiled for --isa xedge (the software sparse kernels only where they were measured faster) and for --isa
+xdec (the sparse ISA extension); and dense on --isa base (plain RV32IMC with the plain-C reference kernels: what
+a user would otherwise run on the same core). Per row: total and per-kernel-kind cycles, speedup over dense
+xedge, MAC/cycle (dense-equivalent MACs), code, weight and peak activation bytes, compile time (ONNX to ELF,
+wall and CPU), whether the model fits the `mcu` memory map (compiled with memory="mcu": the compiler's error when
+not), and the firmware's output against onnxruntime on the QDQ model the compiler wrote (and xdec's / plain C's
+against xedge's: the same integers). Every row runs first on Spike; on the RTL when Spike counted at most
+--rtl-max-instructions instructions, else its Spike instruction counts are the result ("measure": "spike
+instructions"; speedups against it are instruction ratios). Calibration: 32 real training images where the SDK
+ships them (CIFAR-10 subset, upscaled for ResNet-18; MNIST), seeded random inputs otherwise; each row runs the
+network's number of test images (or seeded random inputs): 3, ResNet-18 1; its cycles are the first input's.
 Writes benchmarks/results/models.json."""
 from __future__ import annotations
 
 import argparse
 import copy
 import re
+import resource
 import tempfile
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -33,6 +41,11 @@ from edge_sdk.learning import datasets
 
 PATTERNS = ("1:8", "1:16")
 CALIBRATION = 32          # calibration inputs per network
+# A row runs on the RTL when its Spike run counted at most this many instructions: at the ~1.15 cycles per
+# instruction of the compiled models (plain C and xedge alike) and the RTL's 2.4-3 M cycles/s on this machine,
+# about 5 minutes. The plain-C ResNet-18 (2.0 G instructions) stays on Spike.
+RTL_MAX_INSTRUCTIONS = 600_000_000
+RTL, SPIKE = "rtl cycles", "spike instructions"     # a row's "measure"
 
 
 # ----------------------------------------------------------------------------- the networks
@@ -134,6 +147,33 @@ class TinyViT(nn.Module):
         return self.head(self.ln(x).mean(1))
 
 
+class ResNet18(nn.Module):
+    """ResNet-18 in torchvision's layout (resnet18: conv 7x7 stride 2 64 + ReLU, max pool 3x3 stride 2; four stages
+    of two basic blocks (two 3x3 convs, add + ReLU), 64, 128, 256, 512 channels, stages 2-4 starting with stride 2
+    and a 1x1 stride-2 shortcut conv; global average pool; FC 1000), on a 64x64x3 input: 32x32x64 after the stem,
+    16x16x64 to 2x2x512 through the stages (edge_sdk/kernel_bench.py's resnet18 layers). Batch norm is folded away
+    (conv biases)."""
+
+    def __init__(self, classes=1000):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 64, 7, stride=2, padding=3)
+        self.convs = nn.ModuleList()
+        self.shortcuts = nn.ModuleList()
+        cin = 64
+        for cout in (64, 128, 256, 512):
+            for stride in ((1, 1) if cout == 64 else (2, 1)):
+                self.convs.append(nn.ModuleList([nn.Conv2d(cin, cout, 3, stride, 1), nn.Conv2d(cout, cout, 3, 1, 1)]))
+                self.shortcuts.append(nn.Identity() if stride == 1 else nn.Conv2d(cin, cout, 1, stride))
+                cin = cout
+        self.fc = nn.Linear(512, classes)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.stem(x)), 3, 2, 1)
+        for (a, b), shortcut in zip(self.convs, self.shortcuts):
+            x = torch.relu(shortcut(x) + b(torch.relu(a(x))))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
 def _images(name: str, layout):
     """Calibration images from the training split and inputs from the test split of a shipped data set."""
     def data(n_cal: int, n_inputs: int, seed: int):
@@ -153,32 +193,46 @@ def _random(shape):
 
 
 _cifar = _images("cifar10", lambda x: x.reshape(-1, 32, 32, 3).transpose(0, 3, 1, 2))
+# ImageNet-style 64x64 inputs for ResNet-18: CIFAR-10 images upscaled 2x (each pixel repeated)
+_cifar64 = _images("cifar10", lambda x: x.reshape(-1, 32, 32, 3).transpose(0, 3, 1, 2).repeat(2, 2).repeat(2, 3))
 _mnist = _images("mnist", lambda x: x)
 
 
-# name: (module, input shape without batch, data(n_calibration, n_inputs, seed) -> (calibration, inputs), its source)
+@dataclass(frozen=True)
+class Network:
+    """A benchmarked network: how to build it, what to feed it, how the README row names it."""
+    make: type[nn.Module]
+    shape: tuple[int, ...]      # input shape without batch
+    data: Callable              # data(n_calibration, n_inputs, seed) -> (calibration, inputs)
+    source: str                 # where data comes from
+    title: str                  # what the README row calls it
+    inputs: int = 3             # inputs run per row (the cycles are the first's; the others are checked too)
+    anchor: dict | None = None  # the issue's model-level speedup anchor: {"pattern", "paper", "target"}
+
+
+CIFAR = "CIFAR-10 images (the SDK's shipped subset)"
 NETWORKS = {
-    "resnet8": (ResNet8, (3, 32, 32), _cifar, "CIFAR-10 images (the SDK's shipped subset)"),
-    "ds-cnn": (DSCNN, (1, 49, 10), _random((1, 49, 10)), "seeded random N(0, 1) inputs (no speech data shipped)"),
-    "mlp": (MLP, (784,), _mnist, "MNIST images (shipped)"),
-    "vit": (TinyViT, (3, 32, 32), _cifar, "CIFAR-10 images (the SDK's shipped subset)"),
+    "resnet8": Network(ResNet8, (3, 32, 32), _cifar, CIFAR, "ResNet-8 (MLPerf Tiny, CIFAR-10 32x32x3)"),
+    "ds-cnn": Network(DSCNN, (1, 49, 10), _random((1, 49, 10)), "seeded random N(0, 1) inputs (no speech data shipped)",
+                      "DS-CNN (MLPerf Tiny keyword spotting, 49x10x1)"),
+    "mlp": Network(MLP, (784,), _mnist, "MNIST images (shipped)", "MLP 784-256-256-10 (MNIST)"),
+    "vit": Network(TinyViT, (3, 32, 32), _cifar, CIFAR, "tiny ViT (32x32x3, 64 tokens of 64, 2 blocks, 4 heads)",
+                   anchor={"pattern": "1:16", "paper": 1.81, "target": 2.0}),
+    # one input per row: the dense model is ~95 M cycles on the RTL
+    "resnet18": Network(ResNet18, (3, 64, 64), _cifar64, "CIFAR-10 images (the SDK's shipped subset) upscaled 2x to "
+                        "64x64", "ResNet-18 (torchvision layout, 64x64x3, 1000 classes)", inputs=1,
+                        anchor={"pattern": "1:16", "paper": 3.21, "target": 3.5}),
 }
-
-
-# name: what the README row calls it
-TITLES = {"resnet8": "ResNet-8 (MLPerf Tiny, CIFAR-10 32x32x3)",
-          "ds-cnn": "DS-CNN (MLPerf Tiny keyword spotting, 49x10x1)",
-          "mlp": "MLP 784-256-256-10 (MNIST)", "vit": "tiny ViT (32x32x3, 64 tokens of 64, 2 blocks, 4 heads)"}
 
 
 def export(name: str, path: Path, seed: int) -> Path:
     """The network with seeded random weights as a float ONNX model (batch 1)."""
-    make, shape, *_ = NETWORKS[name]
+    net = NETWORKS[name]
     torch.manual_seed(seed)
-    module = make().eval()
+    module = net.make().eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, torch.zeros(1, *shape), str(path), input_names=["x"], output_names=["y"],
+        torch.onnx.export(module, torch.zeros(1, *net.shape), str(path), input_names=["x"], output_names=["y"],
                           opset_version=17, dynamo=False)
     if name == "ds-cnn":      # TF 'same' for 10x4 stride 2 on 49x10: pads top 4, left 1, bottom 5, right 1
         import onnx
@@ -201,17 +255,39 @@ def kind(layer: dict) -> str:
     return layer["kernel"]
 
 
-def measure(model_path: Path, out: Path, calibration: np.ndarray, inputs: np.ndarray, isa: str,
-            check_mcu: bool) -> dict:
-    """Compile for isa (memory map default), run every input on the RTL (the cycles are the first input's), check
-    each output against onnxruntime on the compiler's QDQ model; compile once more for the mcu map when asked."""
-    start = time.perf_counter()
+def unit(row: dict) -> str:
+    """What a row's numbers count: "cycles" (run on the RTL) or "instructions" (on Spike)."""
+    return "cycles" if row["measure"] == RTL else "instructions"
+
+
+def speedup(base: dict, row: dict) -> tuple[float, str]:
+    """How much faster row runs than base, and by what: their cycles when both ran on the RTL, else instructions."""
+    by = "cycles" if unit(base) == unit(row) == "cycles" else "instructions"
+    return base[by] / row[by], by
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all threads) and of its finished children (GCC)."""
+    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF,
+                                                                         resource.RUSAGE_CHILDREN)))
+
+
+def measure(model_path: Path, out: Path, calibration: np.ndarray, inputs: np.ndarray, isa: str, check_mcu: bool,
+            rtl_max_instructions: int) -> dict:
+    """Compile for isa (memory map default; wall and CPU time), run the first input on Spike, then every input on
+    the RTL if Spike counted at most rtl_max_instructions instructions, else on Spike (the measure: the first
+    input's cycles, or instructions); check each output against onnxruntime on the compiler's QDQ model; compile
+    once more for the mcu map when asked."""
+    start, cpu = time.perf_counter(), cpu_seconds()
     compiled = edge_sdk.compile(model_path, out, calibration=calibration, isa=isa)
-    compile_s = time.perf_counter() - start
+    compile_s, compile_cpu_s = time.perf_counter() - start, cpu_seconds() - cpu
+    compiled.run(inputs[0], sim="spike")
+    sim = "rtl" if compiled.report["run"]["instructions"] <= rtl_max_instructions else "spike"
+    measured = "cycles" if sim == "rtl" else "instructions"
     start = time.perf_counter()
-    outputs, steps, off_fraction, argmax, cycles = [], [], [], [], []
+    outputs, steps, off_fraction, argmax, counts = [], [], [], [], []
     for k, x in enumerate(inputs):
-        y = compiled.run(x, sim="rtl")
+        y = compiled.run(x, sim=sim)
         if k == 0:
             report = copy.deepcopy(compiled.report)
         ref = compiled.reference(x)
@@ -220,22 +296,24 @@ def measure(model_path: Path, out: Path, calibration: np.ndarray, inputs: np.nda
         steps.append(int(off.max()))
         off_fraction.append(float(np.mean(off > 0)))
         argmax.append(bool(np.argmax(y) == np.argmax(ref)))
-        cycles.append(compiled.report["run"]["cycles"])
-    rtl_s = time.perf_counter() - start
+        counts.append(compiled.report["run"][measured])
+    run_s = time.perf_counter() - start
     by_kind: dict[str, int] = {}
     for layer in report["layers"]:
-        by_kind[kind(layer)] = by_kind.get(kind(layer), 0) + layer["cycles"]
+        by_kind[kind(layer)] = by_kind.get(kind(layer), 0) + layer[measured]
     t = report["totals"]
-    row = {"isa": isa, "cycles": cycles[0], "cycles_other_inputs": cycles[1:],
-           "instructions": report["run"]["instructions"], "cycles_by_kind": by_kind, "macs": t["macs"],
-           "mac_per_cycle": t["macs"] / cycles[0], "code_bytes": t["code_bytes"], "weight_bytes": t["weight_bytes"],
-           "flash_bytes": t["code_bytes"] + t["weight_bytes"], "activation_bytes": t["activation_bytes"],
-           "data_bytes": t["data_bytes"], "inputs_checked": len(inputs),
+    row = {"isa": isa, "measure": RTL if sim == "rtl" else SPIKE, "cycles": report["run"]["cycles"],
+           "instructions": report["run"]["instructions"], f"{measured}_other_inputs": counts[1:],
+           f"{measured}_by_kind": by_kind, "macs": t["macs"],
+           "mac_per_cycle": t["macs"] / counts[0] if sim == "rtl" else None, "code_bytes": t["code_bytes"],
+           "weight_bytes": t["weight_bytes"], "flash_bytes": t["code_bytes"] + t["weight_bytes"],
+           "activation_bytes": t["activation_bytes"], "data_bytes": t["data_bytes"], "inputs_checked": len(inputs),
            "output_within_one_step": max(steps) <= 1, "max_step_difference": max(steps),
            "fraction_one_step_off": max(off_fraction), "argmax_matches": all(argmax), "outputs": outputs,
            "layers": [{k: layer[k] for k in ("name", "op", "kernel", "pattern", "function", "macs", "weight_bytes",
-                                             "cycles")} for layer in report["layers"]],
-           "compile_seconds": round(compile_s, 1), "rtl_seconds": round(rtl_s, 1)}
+                                             "cycles", "instructions")} for layer in report["layers"]],
+           "compile_seconds": round(compile_s, 1), "compile_cpu_seconds": round(compile_cpu_s, 1),
+           "run_seconds": round(run_s, 1)}
     if check_mcu:
         try:
             edge_sdk.compile(model_path, out.with_name(out.name + "-mcu"), calibration=calibration, isa=isa,
@@ -246,9 +324,10 @@ def measure(model_path: Path, out: Path, calibration: np.ndarray, inputs: np.nda
     return row
 
 
-def network(name: str, work: Path, seed: int, n_inputs: int, check_mcu: bool) -> dict:
-    make, shape, data, source = NETWORKS[name]
-    calibration, inputs = data(CALIBRATION, n_inputs, seed)
+def network(name: str, work: Path, seed: int, n_inputs: int | None, check_mcu: bool,
+            rtl_max_instructions: int) -> dict:
+    net = NETWORKS[name]
+    calibration, inputs = net.data(CALIBRATION, n_inputs or net.inputs, seed)
     dense = export(name, work / f"{name}.onnx", seed)
     variants = [("dense", dense, "xedge")]
     pruning = {}
@@ -258,57 +337,87 @@ def network(name: str, work: Path, seed: int, n_inputs: int, check_mcu: bool) ->
         pruning[pattern] = {"pruned": [layer.name for layer in layers if layer.pattern],
                             "dense": {layer.name: layer.reason for layer in layers if not layer.pattern}}
         variants += [(pattern, path, "xedge"), (pattern, path, "xdec")]
+    variants.append(("dense", dense, "base"))    # plain C: the reference kernels on plain RV32IMC
     rows = []
     for variant, path, isa in variants:
         row = {"network": name, "variant": variant,
-               **measure(path, work / f"out-{path.stem}-{isa}", calibration, inputs, isa, check_mcu)}
-        row["speedup"] = rows[0]["cycles"] / row["cycles"] if rows else 1.0
+               **measure(path, work / f"out-{path.stem}-{isa}", calibration, inputs, isa, check_mcu,
+                         rtl_max_instructions)}
+        row["speedup"], row["speedup_by"] = speedup(rows[0] if rows else row, row)
         rows.append(row)
-        kinds = ", ".join(f"{k} {v:,}" for k, v in row["cycles_by_kind"].items())
-        print(f"{name:8} {variant:6} --isa {isa:5} {row['cycles']:>11,} cycles ({row['speedup']:.2f}x) "
-              f"{row['mac_per_cycle']:5.2f} MAC/cycle [{kinds}]; flash {row['flash_bytes']:,} B, activations "
+        measured = unit(row)
+        kinds = ", ".join(f"{k} {v:,}" for k, v in row[f"{measured}_by_kind"].items())
+        rate = f"{row['mac_per_cycle']:5.2f} MAC/cycle" if row["mac_per_cycle"] else "(Spike)"
+        print(f"{name:8} {variant:6} --isa {isa:5} {row[measured]:>13,} {measured} ({row['speedup']:.2f}x) {rate} "
+              f"[{kinds}]; code {row['code_bytes']:,} B, weights {row['weight_bytes']:,} B, activations "
               f"{row['activation_bytes']:,} B, fits mcu: {row.get('fits_mcu')}; within one step: "
-              f"{row['output_within_one_step']} (max {row['max_step_difference']}); compile "
-              f"{row['compile_seconds']} s, RTL {row['rtl_seconds']} s", flush=True)
-    for pattern in PATTERNS:     # the same pruned model on both ISAs: the xdec kernels compute the same integers
-        sw, ext = (next(r for r in rows if r["variant"] == pattern and r["isa"] == isa) for isa in ("xedge", "xdec"))
-        ext["same_output_as_xedge"] = sw["outputs"] == ext["outputs"]
+              f"{row['output_within_one_step']} (max {row['max_step_difference']}); compile {row['compile_seconds']} "
+              f"s ({row['compile_cpu_seconds']} s CPU), run {row['run_seconds']} s", flush=True)
+    by = {(row["variant"], row["isa"]): row for row in rows}
+    # the same model on the other ISAs: the xdec kernels and the plain-C reference kernels compute xedge's integers
+    for variant, isa in [(pattern, "xdec") for pattern in PATTERNS] + [("dense", "base")]:
+        by[variant, isa]["same_output_as_xedge"] = by[variant, isa]["outputs"] == by[variant, "xedge"]["outputs"]
     for row in rows:
         del row["outputs"]
-    return {"network": name, "title": TITLES[name], "about": " ".join(make.__doc__.split()),
-            "input_shape": [1, *shape], "data": source, "calibration_inputs": CALIBRATION, "pruning": pruning,
-            "rows": rows}
+    return {"network": name, "title": net.title, "about": " ".join(net.make.__doc__.split()),
+            "input_shape": [1, *net.shape], "data": net.source, "calibration_inputs": CALIBRATION,
+            "anchor": net.anchor, "pruning": pruning, "rows": rows}
 
 
 def summarize(result: dict) -> dict:
-    """Per network: the dense baseline, the speedups, memory and the output check, as the README row shows them."""
+    """Per network: the dense baseline, the speedups, memory, the plain-C comparison and the output check, as the
+    README row shows them."""
     rows = result["rows"]
     dense = rows[0]
     by = {(row["variant"], row["isa"]): row for row in rows}
+    pruned = [row for row in rows if row["variant"] in PATTERNS]
+    best = max(pruned, key=lambda row: row["speedup"])
+    base = by["dense", "base"]
     sparse_at_16 = {layer["name"] for layer in by["1:16", "xdec"]["layers"] if layer["kernel"].startswith("sparse")}
-    return {"macs": dense["macs"], "dense_cycles": dense["cycles"], "dense_mac_per_cycle": dense["mac_per_cycle"],
+    per_variant = lambda key: {f"{row['variant']} {row['isa']}": row.get(key) for row in rows}  # noqa: E731
+    measured = unit(dense)
+    xedge_over_c, c_by = speedup(base, dense)
+    return {"macs": dense["macs"], "dense_measure": dense["measure"], "dense_cycles": dense["cycles"],
+            "dense_instructions": dense["instructions"], "dense_mac_per_cycle": dense["mac_per_cycle"],
+            "dense_compile_seconds": dense["compile_seconds"],
+            "dense_compile_cpu_seconds": dense["compile_cpu_seconds"],
             "speedup": {p: {isa: by[p, isa]["speedup"] for isa in ("xedge", "xdec")} for p in PATTERNS},
-            "flash_bytes": {f"{row['variant']} {row['isa']}": row["flash_bytes"] for row in rows},
-            "activation_bytes": {f"{row['variant']} {row['isa']}": row["activation_bytes"] for row in rows},
-            "fits_mcu": {f"{row['variant']} {row['isa']}": row.get("fits_mcu") for row in rows},
+            "speedup_by": "/".join(sorted({row["speedup_by"] for row in pruned})),
+            "code_bytes": per_variant("code_bytes"), "weight_bytes": per_variant("weight_bytes"),
+            "activation_bytes": per_variant("activation_bytes"),
+            "fits_mcu": per_variant("fits_mcu"),
             "mcu_needs": {f"{row['variant']} {row['isa']}": re.search(r"needs ([\d,]+) bytes", row["mcu_error"])[1]
                           for row in rows if row.get("mcu_error") and "needs" in row["mcu_error"]},
-            "dense_cycles_by_kind": dense["cycles_by_kind"],
+            # what a user would otherwise run: the same dense model on plain RV32IMC with the plain-C kernels
+            "plain_c": {"measure": base["measure"], "cycles": base["cycles"], "instructions": base["instructions"],
+                        "speedup_by": c_by, "xedge_dense_speedup": xedge_over_c,
+                        "best_sparse": f"{best['variant']} {best['isa']}",
+                        "best_sparse_speedup": speedup(base, best)[0],
+                        "xedge_dense_instruction_ratio": base["instructions"] / dense["instructions"],
+                        "same_output_as_xedge": base["same_output_as_xedge"]},
+            f"dense_{measured}_by_kind": dense[f"{measured}_by_kind"],
             # the share of the dense model's cycles spent in layers that pruning leaves dense (the first conv when its
             # reduction is no multiple of 16, depthwise, glue, matmuls of two activations): Amdahl's bound
-            "dense_share_left_dense_at_1:16": sum(layer["cycles"] for layer in dense["layers"] if layer["name"] not in
-                                                 sparse_at_16) / dense["cycles"],
+            "dense_share_left_dense_at_1:16": sum(layer[measured] for layer in dense["layers"] if layer["name"] not in
+                                                 sparse_at_16) / dense[measured],
             "all_within_one_step": all(row["output_within_one_step"] for row in rows),
             "max_step_difference": max(row["max_step_difference"] for row in rows),
             "runs_checked": sum(row["inputs_checked"] for row in rows),
-            "xdec_same_output_as_xedge": all(row.get("same_output_as_xedge", True) for row in rows)}
+            "xdec_same_output_as_xedge": all(by[p, "xdec"]["same_output_as_xedge"] for p in PATTERNS)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--networks", nargs="*", default=list(NETWORKS), choices=list(NETWORKS))
-    parser.add_argument("--inputs", type=int, default=3, help="inputs run on the RTL per row (cycles: the first's)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--networks", nargs="*", default=list(NETWORKS), choices=list(NETWORKS),
+                        help="networks to measure (default: all)")
+    parser.add_argument("--inputs", type=int, default=None,
+                        help="inputs run per row, every network (default: the network's own, "
+                             + ", ".join(f"{name} {net.inputs}" for name, net in NETWORKS.items())
+                             + "; the cycles are the first input's, every output is checked)")
+    parser.add_argument("--rtl-max-instructions", type=int, default=RTL_MAX_INSTRUCTIONS,
+                        help="run a row on the RTL only when its Spike run counted at most this many instructions; "
+                             "else its result is Spike's instruction counts (default %(default)s: ~5 minutes of RTL)")
+    parser.add_argument("--seed", type=int, default=0, help="weights (torch.manual_seed) and input choice")
     parser.add_argument("--no-mcu", action="store_true", help="skip the compile for the mcu memory map")
     parser.add_argument("--no-write", action="store_true", help="print only (no results/models.json)")
     args = parser.parse_args()
@@ -317,7 +426,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="models-bench-") as tmp:
         for name in args.networks:
             t0 = time.perf_counter()
-            results.append(network(name, Path(tmp), args.seed, args.inputs, not args.no_mcu))
+            results.append(network(name, Path(tmp), args.seed, args.inputs, not args.no_mcu,
+                                   args.rtl_max_instructions))
             results[-1]["seconds"] = round(time.perf_counter() - t0, 1)
             results[-1]["summary"] = summarize(results[-1])
             print(f"{name}: {results[-1]['seconds']} s", flush=True)
@@ -325,7 +435,9 @@ def main() -> None:
     print(f"{len(results)} networks in {seconds} s")
     if not args.no_write:
         write_result("models", {
-            "sim": "rtl",
+            "sim": f"rtl (a row whose Spike run counted more than {args.rtl_max_instructions:,} instructions: "
+                   "Spike's instruction counts, its 'measure')",
+            "rtl_max_instructions": args.rtl_max_instructions,
             "weights": f"seeded random (PyTorch's default initialization, torch.manual_seed({args.seed})): nothing "
                        "can be downloaded here, so there are no trained weights",
             "networks": results, "all_within_one_step": all(r["summary"]["all_within_one_step"] for r in results),

@@ -29,6 +29,16 @@ def runtime_rows(result: dict, methods: tuple[str, ...], budget: str, anchors: s
     return rows
 
 
+def run_count(cycles: int | None, instructions: int) -> str:
+    """A model run's cost: its RTL cycles, or its Spike instructions when it was too slow for the RTL."""
+    return f"{cycles:,} cycles" if cycles else f"{instructions:,} Spike instructions"
+
+
+def speedup_note(by: str) -> str:
+    """What a model speedup divides, when it is not (only) cycles."""
+    return "" if by == "cycles" else f" (by {by})"
+
+
 def table() -> str:
     lines = ["| what | measured | target / anchor | command |", "|---|---|---|---|"]
     mm = load("matmul")
@@ -113,15 +123,27 @@ def table() -> str:
             anchor = (f"layer kernels alone (N:M {op} rows above): xedge only {kb['summary'][f'{op} 1:8']['sw_mean']:.2f}x"
                       f" / {kb['summary'][f'{op} 1:16']['sw_mean']:.2f}x, xdec {kb['summary'][f'{op} 1:8']['ext_mean']:.2f}x"
                       f" / {kb['summary'][f'{op} 1:16']['ext_mean']:.2f}x (1:8 / 1:16 means)")
+        a = net["anchor"]
+        if a:
+            anchor = "; ".join(filter(None, (f"paper: {a['paper']}x at {a['pattern']}; target {a['target']}x", anchor)))
+        dense = run_count(s["dense_cycles"], s["dense_instructions"])
+        if s["dense_mac_per_cycle"]:
+            dense += f", {s['dense_mac_per_cycle']:.2f} MAC/cycle"
+        c = s["plain_c"]
+        variants = (("dense xedge", "dense"), ("1:16 xdec", "1:16 with xdec"), ("dense base", "plain C"))
+        memory = "; ".join(f"{label} {s['code_bytes'][k]:,} / {s['weight_bytes'][k]:,} / "
+                           f"{s['activation_bytes'][k]:,} B" for k, label in variants)
         lines.append(
             f"| model on the RTL: {net['title']}, {s['macs'] / 1e6:.2f} M MACs, seeded random weights: dense "
-            f"(--isa xedge); speedup of the N:M-pruned model at 1:8 / 1:16, xedge only / with xdec | "
-            f"dense {s['dense_cycles']:,} cycles, {s['dense_mac_per_cycle']:.2f} MAC/cycle; 1:8 "
+            f"(--isa xedge); speedup of the N:M-pruned model at 1:8 / 1:16, xedge only / with xdec; against plain C "
+            f"(--isa base, dense) | dense {dense}, ONNX to ELF in {s['dense_compile_seconds']} s "
+            f"({s['dense_compile_cpu_seconds']} s CPU); 1:8 "
             f"{sp['1:8']['xedge']:.2f}x / {sp['1:8']['xdec']:.2f}x; 1:16 {sp['1:16']['xedge']:.2f}x / "
-            f"{sp['1:16']['xdec']:.2f}x (layers left dense: {s['dense_share_left_dense_at_1:16']:.0%} of the dense "
-            f"cycles); flash (code + weights) {s['flash_bytes']['dense xedge']:,} B dense, "
-            f"{s['flash_bytes']['1:16 xdec']:,} B at 1:16 with xdec; peak activations "
-            f"{s['activation_bytes']['dense xedge']:,} B; {mcu}; all outputs within one step of onnxruntime: "
+            f"{sp['1:16']['xdec']:.2f}x{speedup_note(s['speedup_by'])} (layers left dense: "
+            f"{s['dense_share_left_dense_at_1:16']:.0%} of the dense cycles); plain C "
+            f"{run_count(c['cycles'], c['instructions'])}: xedge dense {c['xedge_dense_speedup']:.1f}x faster, best "
+            f"sparse ({c['best_sparse']}) {c['best_sparse_speedup']:.1f}x{speedup_note(c['speedup_by'])}; code / "
+            f"weights / peak activations: {memory}; {mcu}; all outputs within one step of onnxruntime: "
             f"{s['all_within_one_step']} ({s['runs_checked']} runs) | {anchor} | `{md['command']}` |")
     df = load("differential_soak")
     if df:
