@@ -56,11 +56,24 @@ def lint() -> None:
         raise EdgeSdkError("verilator --lint-only -Wall is not clean on hw/rtl:\n" + proc.stderr.strip())
 
 
+# How the model is Verilated and compiled. -fno-case: Verilator's case-tree optimization turns the CSR file's write
+# `unique casez` (edge_csr.sv) into a decision tree with a copy of its default branch (the hpm_q loop) at every leaf,
+# each copy with its own delayed-assignment flags, all cleared and tested every clock edge: about 600 of them, which
+# made the model 2.2x slower (the same RTL with -fno-case, same program). The C++ optimization levels are given
+# through make's OPT_FAST / OPT_SLOW / OPT_GLOBAL, not -CFLAGS: verilated.mk puts OPT_FAST (its default -Os) after
+# -CFLAGS for the driver's files and before them for the model's, so a level in -CFLAGS would decide the model's
+# and -Os the driver's. -O3 on the model's per-cycle code was 1.1-1.15x faster than -O2.
+VERILATOR_FLAGS = ("-O3", "-fno-case", "--x-assign", "fast", "--x-initial", "fast", "--noassert", "-Wno-fatal",
+                   "-MAKEFLAGS", "OPT_FAST=-O3", "-MAKEFLAGS", "OPT_SLOW=-O2", "-MAKEFLAGS", "OPT_GLOBAL=-O2")
+CXXFLAGS = "-std=c++20 -fPIC -fvisibility=hidden"
+
+
 def _build_name(mem: MemoryMap, xdec: bool, harness: bool = False) -> str:
-    """`<memory>-<core>-<digest>`: one build per version of the RTL and the driver (and of the harness, for
-    its executable) and per memory configuration."""
+    """`<memory>-<core>-<digest>`: one build per version of the RTL, the driver and the build flags (and of the
+    harness, for its executable) and per memory configuration."""
     sources = rtl_paths() + list(DRIVER_SOURCES) + ([HARNESS] if harness else [])
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + repr(mem).encode()).hexdigest()[:12]
+    flags = repr((VERILATOR_FLAGS, CXXFLAGS)).encode()
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources) + repr(mem).encode() + flags).hexdigest()[:12]
     return f"{mem.name}-{'xdec' if xdec else 'xedge'}-{digest}"
 
 
@@ -78,9 +91,8 @@ def core_library(mem: MemoryMap, xdec: bool = False) -> Path:
     def command(tmp: Path) -> list[str]:
         params = [f"-G{k}={v}" if not k.endswith("Base") else f"-G{k}=32'h{v:08x}"
                   for k, v in mem.rtl_parameters().items()] + [f"-GEnableXdec={int(xdec)}"]
-        return ["verilator", "--cc", "--exe", "--build", "-j", "2", "-O3", "--x-assign", "fast",
-                "--x-initial", "fast", "--noassert", "-Wno-fatal", "--top-module", "edge_soc",
-                "-CFLAGS", f"-std=c++20 -O2 -fPIC -fvisibility=hidden -I{SIM}",
+        return ["verilator", "--cc", "--exe", "--build", "-j", "2", *VERILATOR_FLAGS, "--top-module", "edge_soc",
+                "-CFLAGS", f"{CXXFLAGS} -I{SIM}",
                 "-LDFLAGS", f"-shared -Wl,-Bsymbolic -Wl,-soname,{out.name}", "--Mdir", str(workdir), *params,
                 *map(str, rtl_paths()), *(str(p) for p in DRIVER_SOURCES if p.suffix == ".cpp"), "-o", str(tmp)]
 
