@@ -46,7 +46,8 @@ EXAMPLES = {
     "prune": ["edge-sdk prune model.onnx -o pruned.onnx --pattern 1:8",
               "edge-sdk prune model.qdq.onnx -o pruned.qdq.onnx --pattern 2:16"],
     "compile": ["edge-sdk compile model.qdq.onnx -o out/",
-                "edge-sdk compile model.onnx -o out/ --calibration samples.npz --memory mcu"],
+                "edge-sdk compile model.onnx -o out/ --calibration samples.npz --memory mcu",
+                "edge-sdk compile model.qdq.onnx -o out/ --memory mcu --weights flash   # weights in the code memory"],
     "run": ["edge-sdk run out/ --sim spike --input x.npy --output y.npy",
             "edge-sdk run out/ --sim rtl --input x.npy --json"],
     "runtime": ["edge-sdk runtime train -o model.pt",
@@ -228,7 +229,7 @@ def _cmd_prune(args: argparse.Namespace) -> int:
 def _cmd_compile(args: argparse.Namespace) -> int:
     from edge_sdk import compiler
     compiled = compiler.compile(args.model, args.output, calibration=args.calibration, isa=args.isa,
-                                memory=args.memory, dense_only=args.dense_only)
+                                memory=args.memory, dense_only=args.dense_only, weights=args.weights)
     print(compiler.table(compiled.report))
     print(f"written to {compiled.out_dir}")
     return 0
@@ -592,6 +593,11 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--isa", default="xedge", choices=ISAS, help="xedge: the SIMD kernels (default); base: plain "
                     "RV32IMC C kernels; xdec: xedge + the N:M decimating load")
     co.add_argument("--memory", default="default", choices=sorted(MEMORY_MAPS), help="memory map the model must fit")
+    co.add_argument("--weights", default="auto", choices=["auto", "ram", "flash"],
+                    help="where the constant data (weights, quantization parameters, tables) goes: ram = the data "
+                         "memory (no wait states); flash = the code memory (IMEM: frees the data memory, one wait "
+                         "state per load on the RTL); auto (default) = RAM when everything fits the data memory, "
+                         "else the arrays read least often move to flash until the rest fits")
     co.add_argument("--dense-only", action="store_true",
                     help="never use the N:M sparse kernels (by default a conv / FC layer whose weights follow an N:M "
                          "pattern uses the sparse kernel measured fastest on this ISA)")

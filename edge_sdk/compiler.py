@@ -3,9 +3,10 @@ in an output directory, and the compiled model's `run` on Spike or the RTL.
 
 OUT/ holds model.c and weights.c (generated), model.elf, model.qdq.onnx (the QDQ model the firmware computes:
 onnxruntime's reference), model.json (what `run` needs: the input and output quantization and ONNX type, where
-the input goes) and report.json (per layer: kernel, MACs, weight bytes, and after a run its cycles and
-instructions; totals: code, weights, peak activation RAM). It is written into a temporary directory and renamed
-into place only when every step succeeded."""
+the input goes) and report.json (per layer: kernel, MACs, weight bytes and where they are, and after a run its
+cycles and instructions; totals: flash = code + the constant data placed there, RAM = the data memory used,
+weights by memory, peak activation RAM). It is written into a temporary directory and renamed into place only
+when every step succeeded."""
 from __future__ import annotations
 
 import json
@@ -19,12 +20,14 @@ from elftools.elf.elffile import ELFFile
 
 from edge_sdk import frontend, lowering
 from edge_sdk.errors import EdgeSdkError
+from edge_sdk.lowering import codegen
+from edge_sdk.lowering import memory as memory_plan
 from edge_sdk.lowering.codegen import ARENA_SYMBOL
 from edge_sdk.lowering.program import Program, Tensor
 from edge_sdk.lowering.quant import QParams
 from edge_sdk.platform import memory_map
 from edge_sdk.report import check_output_path, layer_cycles_png, write_json
-from edge_sdk.toolchain import allocated_sections, default_stack_size
+from edge_sdk.toolchain import allocated_sections, compile_elf, default_stack_size
 
 MANIFEST, REPORT, ELF, QDQ = "model.json", "report.json", "model.elf", "model.qdq.onnx"
 
@@ -41,29 +44,101 @@ def _tensor(d: dict) -> Tensor:
                   perm=tuple(d["order"]) if "order" in d else None)
 
 
-def _elf_sizes(elf: Path, memory: str) -> tuple[int, int]:
-    """Bytes the ELF occupies in instruction memory (code) and data memory (everything else, the stack too)."""
+def _elf_sizes(elf: Path, memory: str) -> tuple[int, int, int]:
+    """Bytes the ELF occupies in the code memory (IMEM) as code and as constant data (the .flash section), and
+    in the data memory (everything else, the stack too)."""
     mem = memory_map(memory)
     sections = allocated_sections(elf)
-    code = sum(size for _, addr, size in sections if mem.imem_base <= addr < mem.imem_base + mem.imem_bytes)
-    return code, sum(size for *_, size in sections) - code
+    imem = [(name, size) for name, addr, size in sections if mem.imem_base <= addr < mem.imem_base + mem.imem_bytes]
+    flash = sum(size for name, size in imem if name == ".flash")
+    code = sum(size for _, size in imem) - flash
+    return code, flash, sum(size for *_, size in sections) - code - flash
+
+
+def _where(program: Program, layers) -> str | None:
+    """Where the constant data of `layers` is: "ram", "flash", "ram+flash", or None (there is none)."""
+    places = {program.in_flash(layer, role) for layer in layers for role in layer.data}
+    return None if not places else "ram+flash" if len(places) == 2 else "flash" if True in places else "ram"
 
 
 def _report(program: Program, title: str, elf: Path, quantized_here: bool) -> dict:
-    code, data = _elf_sizes(elf, program.memory)
+    code, flash_data, data = _elf_sizes(elf, program.memory)
+    mem = memory_map(program.memory)
     layers = [{"name": layer.name, "op": layer.op, "kernel": layer.kind, "pattern": layer.pattern,
                "function": layer.function,
                "about": layer.about, "macs": layer.macs, "weight_bytes": layer.weight_bytes,
+               "weights_in": _where(program, [layer]),
                "output_shape": list(layer.output.shape), "cycles": None, "instructions": None}
               for layer in program.layers]
-    return {"model": title, "isa": program.isa, "memory": program.memory,
+    flash_weights = sum(a.nbytes for layer in program.layers for role, a in layer.data.items()
+                        if program.in_flash(layer, role))
+    weights = sum(layer.weight_bytes for layer in program.layers)
+    return {"model": title, "isa": program.isa, "memory": program.memory, "weights": program.weights,
             "quantization": "calibrated by the compiler (quantize_static)" if quantized_here else "QDQ as given",
             "layers": layers,
             "totals": {"layers": len(layers), "macs": sum(layer.macs for layer in program.layers),
-                       "code_bytes": code, "weight_bytes": sum(layer.weight_bytes for layer in program.layers),
+                       "weights_in": _where(program, program.layers),
+                       "code_bytes": code, "weight_bytes": weights,
+                       "flash_weight_bytes": flash_weights, "ram_weight_bytes": weights - flash_weights,
+                       "flash_bytes": code + flash_data, "flash_data_bytes": flash_data,
+                       "flash_memory_bytes": mem.imem_bytes,
                        "activation_bytes": program.plan.arena_bytes, "stack_bytes": default_stack_size(program.memory),
-                       "data_bytes": data, "data_memory_bytes": memory_map(program.memory).dmem_bytes},
+                       "data_bytes": data, "data_memory_bytes": mem.dmem_bytes},
             "run": None}
+
+
+def _code_bytes(program: Program, title: str, work: Path) -> int:
+    """The size of the firmware's code (IMEM without the .flash data): the program linked with one-element
+    stand-ins for its constant arrays (in RAM), so the code memory check knows it before the constant data is
+    placed. The code does not depend on where the arrays are (they are addressed absolutely either way)."""
+    work.mkdir()
+    try:
+        sources = []
+        for name, text in codegen.generate(program, title, stand_ins=True).items():
+            (work / name).write_text(text)
+            sources.append(work / name)
+        memory = program.memory
+        try:
+            elf = compile_elf([*sources, *lowering.KERNEL_SOURCES], work / "code.elf", isa=program.isa, memory=memory)
+        except EdgeSdkError as err:
+            if not _imem_overflow(err):
+                raise
+            memory = "default"   # the code alone overflows this map's IMEM: measure it in the biggest one
+            elf = compile_elf([*sources, *lowering.KERNEL_SOURCES], work / "code.elf", isa=program.isa, memory=memory)
+        return _elf_sizes(elf, memory)[0]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _imem_overflow(err: EdgeSdkError) -> bool:
+    """The linker's "region `IMEM' overflowed" (or ".text / .flash will not fit in region `IMEM'")."""
+    return "IMEM'" in str(err) and ("overflowed" in str(err) or "will not fit" in str(err))
+
+
+def _build(program: Program, tmp: Path, title: str) -> Path:
+    """Place the constant data, check both memories and build the ELF. Placement first with the code's size
+    unknown (the arrays alone against IMEM); when `auto` puts some of them in flash, the code's size is
+    measured and the placement redone with it; a link that overflows IMEM is reported with the numbers."""
+    stack = default_stack_size(program.memory)
+    code = None
+    try:
+        memory_plan.check_fits(program, stack)
+    except memory_plan.DoesNotFit as err:
+        if "code" not in err.memories:
+            raise
+        code = _code_bytes(program, title, tmp / "code-size")
+        memory_plan.check_fits(program, stack, code)   # raises again, with the code's size in the numbers
+    if code is None and program.flash and program.weights == "auto":
+        code = _code_bytes(program, title, tmp / "code-size")
+        memory_plan.check_fits(program, stack, code)
+    try:
+        return lowering.build(program, tmp, title)
+    except EdgeSdkError as err:
+        if not _imem_overflow(err):
+            raise
+        memory_plan.check_fits(program, stack, code if code is not None else _code_bytes(program, title,
+                                                                                          tmp / "code-size"))
+        raise
 
 
 def _out_dir(out_dir: str | Path) -> Path:
@@ -90,21 +165,26 @@ def _replace_dir(tmp: Path, out: Path) -> None:
 
 
 def compile(model: str | Path, out_dir: str | Path, calibration: str | Path | np.ndarray | None = None,
-            isa: str = "xedge", memory: str = "default", dense_only: bool = False) -> CompiledModel:  # noqa: A001
+            isa: str = "xedge", memory: str = "default", dense_only: bool = False,
+            weights: str = "auto") -> CompiledModel:  # noqa: A001
     """Compile `model` (an ONNX file or ModelProto; float with `calibration` data, or QDQ) for `isa` and the
     memory map `memory` into out_dir; the compiled model (`.run(x, sim)`, `.report`). Weight layers whose
     weights follow an N:M pattern use the sparse kernels where the cost model fitted to measured cycles predicts
     them faster at the layer's shape (lowering/sparsity.py), unless `dense_only`; the report names the pattern
-    either way."""
+    either way. `weights`: where the constant data (weights.c) goes: "ram" (the data memory), "flash" (the code
+    memory, IMEM: no data memory taken, a wait state per load on the RTL) or "auto" (RAM when everything fits
+    the data memory, else the arrays read least per byte in flash until it does; lowering/memory.py)."""
     out = _out_dir(out_dir)
     lowering.check_target(isa, memory)
+    if weights not in memory_plan.WEIGHT_PLACEMENTS:
+        raise EdgeSdkError(f"unknown --weights '{weights}'; choose one of: {', '.join(memory_plan.WEIGHT_PLACEMENTS)}")
     title = Path(model).name if isinstance(model, (str, Path)) else (model.graph.name or "model")
     qm = frontend.load(model, calibration, lowering.ONNX_OPS, lowering.INTEGER_ONLY_OPS)
-    program = lowering.lower(qm.relax, isa, memory, dense_only)
+    program = lowering.lower(qm.relax, isa, memory, dense_only, weights)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         tmp.chmod(0o755)
-        elf = lowering.build(program, tmp, title)
+        elf = _build(program, tmp, title)
         (tmp / QDQ).write_bytes(qm.qdq.SerializeToString())
         manifest = {"model": title, "isa": isa, "memory": memory,
                     "input": {**_tensor_json(program.input), "onnx_name": qm.input.name,
@@ -217,18 +297,29 @@ def table(report: dict) -> str:
     """The report as a table for people."""
     measured = report["run"] is not None
     unit = "cycles" if measured and report["run"]["sim"] == "rtl" else "instructions"
-    head = f"{'layer':<22} {'kernel':<16} {'function':<18} {'MACs':>10} {'weights B':>10}"
+    head = f"{'layer':<22} {'kernel':<16} {'function':<18} {'MACs':>10} {'weights B':>10} {'in':<9}"
     lines = [head + (f" {unit:>13}" if measured else ""), "-" * (len(head) + (14 if measured else 0))]
     for row in report["layers"]:
         kernel = row["kernel"] + (f" {row['pattern']}" if row.get("pattern") else "")
-        line = f"{row['name']:<22} {kernel:<16} {row['function']:<18} {row['macs']:>10,} {row['weight_bytes']:>10,}"
+        line = (f"{row['name']:<22} {kernel:<16} {row['function']:<18} {row['macs']:>10,} {row['weight_bytes']:>10,} "
+                f"{row.get('weights_in') or '':<9}")
         if measured:
             line += f" {row['cycles' if unit == 'cycles' else 'instructions']:>13,}"
         lines.append(line)
     t = report["totals"]
-    lines.append(f"{t['layers']} layers, {t['macs']:,} MACs; code {t['code_bytes']:,} B, weights {t['weight_bytes']:,} B, "
-                 f"peak activation RAM {t['activation_bytes']:,} B, data memory used {t['data_bytes']:,} of "
-                 f"{t['data_memory_bytes']:,} B (--isa {report['isa']}, --memory {report['memory']})")
+    options = f"(--isa {report['isa']}, --memory {report['memory']}, --weights {report.get('weights', 'ram')})"
+    if "flash_bytes" not in t:   # a report written before weights could go to flash: all in RAM
+        t = {**t, "flash_bytes": t["code_bytes"], "flash_weight_bytes": 0, "ram_weight_bytes": t["weight_bytes"],
+             "flash_memory_bytes": None, "weights_in": "ram" if t["weight_bytes"] else None}
+    of_flash = f" of {t['flash_memory_bytes']:,}" if t["flash_memory_bytes"] else ""
+    split = f"{t['flash_weight_bytes']:,} B in flash, {t['ram_weight_bytes']:,} B in RAM"
+    where = {"ram": "all in RAM", "flash": "all in flash", None: "none", "ram+flash": split}[t["weights_in"]]
+    lines.append(f"{t['layers']} layers, {t['macs']:,} MACs; weights {t['weight_bytes']:,} B ({where}) {options}")
+    other = t["data_bytes"] - t["activation_bytes"] - t["ram_weight_bytes"] - t["stack_bytes"]
+    lines.append(f"flash (code memory) {t['flash_bytes']:,}{of_flash} B used: code {t['code_bytes']:,} + constant data "
+                 f"{t['flash_bytes'] - t['code_bytes']:,}; RAM (data memory) {t['data_bytes']:,} of "
+                 f"{t['data_memory_bytes']:,} B used: activations {t['activation_bytes']:,} + weights "
+                 f"{t['ram_weight_bytes']:,} + stack {t['stack_bytes']:,} + runtime and layer descriptors {other:,}")
     if measured:
         r = report["run"]
         total = r["cycles"] if unit == "cycles" else r["instructions"]

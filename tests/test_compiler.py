@@ -217,9 +217,12 @@ def test_cli_compile_and_run(work, mlp_qdq):
         proc = cli(command, "--help")
         assert proc.returncode == 0 and f"edge-sdk {command} " in proc.stdout[proc.stdout.index("examples:"):]
     out = work / "cli_out"
-    proc = cli("compile", mlp_qdq, "-o", out, "--memory", "mcu")
+    proc = cli("compile", mlp_qdq, "-o", out, "--memory", "mcu", "--weights", "flash")
     assert proc.returncode == 0, proc.stderr
-    assert "fc_i8_xedge" in proc.stdout and "--memory mcu" in proc.stdout
+    assert "fc_i8_xedge" in proc.stdout and "--memory mcu, --weights flash" in proc.stdout
+    assert "(all in flash)" in proc.stdout and "flash (code memory)" in proc.stdout
+    proc = cli("compile", mlp_qdq, "-o", work / "cli_bad", "--weights", "rom")
+    assert proc.returncode == 2 and "invalid choice: 'rom'" in proc.stderr
     proc = cli("report", out)
     assert proc.returncode == 2 and "run it first" in proc.stderr and not (out / "report.png").exists()
     x = np.random.default_rng(11).standard_normal((1, 32)).astype(np.float32)
@@ -283,12 +286,105 @@ def test_calibration_of_the_wrong_shape(tmp_path, cnn_onnx):
 
 
 def test_model_too_big_for_the_mcu_memory_map(tmp_path):
+    """313 kB of weights fit neither the 256 KiB data memory nor the 64 KiB code memory: every placement is
+    rejected, naming the memories it overflows with the numbers (auto: both)."""
     model = export(lambda: SmallMLP((600, 512, 10)), tmp_path / "big.onnx", (1, 600))
-    with pytest.raises(EdgeSdkError, match=r"does not fit the 'mcu' memory map: it needs [\d,]+ bytes of data memory, "
-                                           r"which has 262,144 .*weights and quantization parameters [\d,]+ \(the "
-                                           r"most: dense_0, 313,344\)"):
+    data = (r"does not fit the 'mcu' memory map: it needs [\d,]+ bytes of data memory, which has 262,144 \(DMEM; "
+            r"[\d,]+ too many\): weights and quantization parameters [\d,]+ \(the most: dense_0, 313,344\)")
+    code = (r"it needs [\d,]+ bytes of code memory, which has 65,536 \(IMEM; [\d,]+ too many\): code [\d,]+, weights "
+            r"and quantization parameters in flash [\d,]+ \(the most: dense_0, 313,344\)")
+    with pytest.raises(EdgeSdkError, match=f"{data}.*; with its weights in flash \\(--weights flash\\) {code}; "
+                                           "together, code, weights, activations, stack and runtime need"):
         compiler.compile(model, tmp_path / "out", calibration=samples((1, 600), 4), memory="mcu")
+    with pytest.raises(EdgeSdkError, match=f"{data}.*\\(--weights ram\\)") as err:
+        compiler.compile(model, tmp_path / "out", calibration=samples((1, 600), 4), memory="mcu", weights="ram")
+    assert "code memory" not in str(err.value)
+    with pytest.raises(EdgeSdkError, match=f"the 'mcu' memory map: {code} \\(--weights flash\\)") as err:
+        compiler.compile(model, tmp_path / "out", calibration=samples((1, 600), 4), memory="mcu", weights="flash")
+    assert "data memory" not in str(err.value)
+    with pytest.raises(EdgeSdkError, match="unknown --weights 'rom'; choose one of: auto, ram, flash"):
+        compiler.compile(model, tmp_path / "out", weights="rom")
     assert_nothing_written(tmp_path, "out")
+
+
+def test_weights_in_flash_same_output_on_spike_and_rtl_and_their_cost(work, cnn):
+    """The CNN with every constant array in flash (IMEM, EDGE_FLASH) and with them in RAM (auto's choice when
+    they fit): the same output on Spike and on the RTL, the same instructions; on the RTL every layer that reads
+    constant data pays the flash wait state on those loads, the others run in the same cycles. The report shows
+    flash (code + flash data) and RAM separately and where the weights are."""
+    flash = compiler.compile(cnn.out_dir / "model.qdq.onnx", work / "cnn_flash", weights="flash")
+    ram = cnn
+    assert ram.report["weights"] == "auto" and ram.report["totals"]["weights_in"] == "ram"
+    assert flash.report["weights"] == "flash" and flash.report["totals"]["weights_in"] == "flash"
+    assert "EDGE_FLASH" in (flash.out_dir / "weights.c").read_text()
+    assert "EDGE_FLASH" not in (ram.out_dir / "weights.c").read_text()
+    x = np.random.default_rng(9).standard_normal(cnn.input.shape).astype(np.float32)
+    outputs, runs = [], {}
+    for name, model in (("ram", ram), ("flash", flash)):
+        for sim in ("spike", "rtl"):
+            outputs.append(model.run(x, sim))
+        runs[name] = json.loads(json.dumps(model.report))
+    assert all(np.array_equal(outputs[0], y) for y in outputs[1:])
+    assert steps(outputs[0], ram.reference(x), ram.output.q.scale) <= 1
+    r, f = runs["ram"], runs["flash"]
+    assert r["run"]["instructions"] == f["run"]["instructions"]
+    assert f["run"]["cycles"] > r["run"]["cycles"]
+    for a, b in zip(r["layers"], f["layers"]):
+        assert a["weights_in"] == ("ram" if a["weight_bytes"] else None)
+        assert b["weights_in"] == ("flash" if b["weight_bytes"] else None)
+        if a["weight_bytes"]:   # at least one wait state per word of the layer's constant data
+            assert b["cycles"] - a["cycles"] >= a["weight_bytes"] // 4, (a, b)
+        else:
+            assert b["cycles"] == a["cycles"], (a, b)
+    rt, ft = r["totals"], f["totals"]
+    assert rt["flash_data_bytes"] == 0 and rt["flash_bytes"] == rt["code_bytes"]
+    assert rt["ram_weight_bytes"] == rt["weight_bytes"] and rt["flash_weight_bytes"] == 0
+    assert ft["flash_weight_bytes"] == ft["weight_bytes"] and ft["ram_weight_bytes"] == 0
+    assert ft["flash_data_bytes"] >= ft["weight_bytes"]
+    assert ft["flash_bytes"] == ft["code_bytes"] + ft["flash_data_bytes"]
+    assert ft["code_bytes"] == rt["code_bytes"] and ft["flash_memory_bytes"] == 512 * 1024
+    assert ft["data_bytes"] <= rt["data_bytes"] - rt["weight_bytes"]
+    assert "(all in flash)" in compiler.table(f) and "(all in RAM)" in compiler.table(r)
+
+
+class WideActivations(nn.Module):
+    """173 kB of activations (a 1x1 conv to 16 channels of 104 x 104) and a 32 kB FC: on the mcu map the weights
+    do not fit the data memory beside the activations, but they do fit the code memory beside the code."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(4, 16, 1), nn.Linear(16 * 26 * 26, 3)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.conv(x)), 4)
+        return self.fc(torch.flatten(x, 1))
+
+
+def test_model_that_fits_the_mcu_only_with_weights_in_flash(tmp_path):
+    """auto moves what does not fit the data memory to flash, the arrays read least first (the FC's weights, not
+    the conv's), flash puts everything there, ram is rejected naming the data memory; the same output."""
+    shape = (1, 4, 104, 104)
+    model = export(WideActivations, tmp_path / "wide.onnx", shape)
+    cal, x = samples(shape, 4), samples(shape, 1, seed=4)
+    with pytest.raises(EdgeSdkError, match=r"does not fit the 'mcu' memory map: it needs [\d,]+ bytes of data memory, "
+                                           r"which has 262,144 \(DMEM; [\d,]+ too many\): weights and quantization "
+                                           r"parameters 32,740 .*activations 216,880 .*\(--weights ram\)\. With "
+                                           r"--weights auto, 32,448 bytes of them would go to flash") as err:
+        compiler.compile(model, tmp_path / "ram", calibration=cal, memory="mcu", weights="ram")
+    assert "code memory, which has" not in str(err.value)
+    assert_nothing_written(tmp_path, "ram")
+    auto = compiler.compile(model, tmp_path / "auto", calibration=cal, memory="mcu")
+    flash = compiler.compile(model, tmp_path / "flash", calibration=cal, memory="mcu", weights="flash")
+    assert [row["weights_in"] for row in auto.report["layers"]] == ["ram", None, None, "ram+flash"]
+    assert [row["weights_in"] for row in flash.report["layers"]] == ["flash", None, None, "flash"]
+    for model_, in_flash in ((auto, 16 * 26 * 26 * 3), (flash, 32_740)):
+        t = model_.report["totals"]
+        assert t["flash_weight_bytes"] == in_flash and t["ram_weight_bytes"] == 32_740 - in_flash
+        assert t["flash_bytes"] <= t["flash_memory_bytes"] == 65_536 and t["data_bytes"] <= 262_144
+    assert "32,448 B in flash, 292 B in RAM" in compiler.table(auto.report)
+    y = auto.run(x, "spike")
+    assert np.array_equal(y, flash.run(x, "spike"))
+    assert steps(y, auto.reference(x), auto.output.q.scale) <= 1
 
 
 def test_a_failed_compile_leaves_the_previous_output(tmp_path, mlp_qdq, monkeypatch):

@@ -11,7 +11,7 @@ from edge_sdk.lowering.partition import partition
 from edge_sdk.lowering.patterns import INTEGER_ONLY_OPS, ONNX_OPS
 from edge_sdk.lowering.program import Program
 from edge_sdk.platform import ISAS, memory_map
-from edge_sdk.toolchain import FIRMWARE, compile_elf, default_stack_size
+from edge_sdk.toolchain import FIRMWARE, compile_elf
 
 KERNEL_SOURCES = tuple(FIRMWARE / "kernels" / f for f in ("nn_dense_i8.c", "nn_sparse_i8.c", "matmul_i8.c",
                                                            "nn_glue_i8.c", "nn_transformer_i8.c"))
@@ -26,13 +26,16 @@ def check_target(isa: str, memory_name: str) -> None:
     memory_map(memory_name)
 
 
-def lower(mod, isa: str = "xedge", memory_name: str = "default", dense_only: bool = False) -> Program:
+def lower(mod, isa: str = "xedge", memory_name: str = "default", dense_only: bool = False,
+          weights: str = "auto") -> Program:
     """Partition `mod`, select a kernel per layer (N:M sparse ones where the weights allow and measurements say
-    they are faster, unless `dense_only`), plan the memory and check it fits `memory_name`."""
+    they are faster, unless `dense_only`) and plan the activation memory; the constant data goes where `weights`
+    says ("ram", "flash", "auto"), placed and checked against `memory_name` by memory.check_fits (before the
+    build: the compiler's, which also measures the code's size when it needs it)."""
     check_target(isa, memory_name)
     source, output, layers = select_layers(partition(mod), isa, sparse=not dense_only)
     program = Program(source, output, layers, isa, memory_name, memory.plan(source, output, layers))
-    memory.check_fits(program, default_stack_size(memory_name))
+    program.weights = weights
     return program
 
 

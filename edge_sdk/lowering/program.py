@@ -126,3 +126,10 @@ class Program:
     isa: str
     memory: str
     plan: Plan
+    # Where the constant arrays (weights.c) go: "ram" (DMEM), "flash" (IMEM, the `.flash` section) or "auto"
+    # (RAM while everything fits the data memory, what does not fit in flash); memory.check_fits places them.
+    weights: str = "auto"
+    flash: frozenset[tuple[str, str]] = frozenset()   # (layer name, data role) of every array placed in flash
+
+    def in_flash(self, layer: Layer, role: str) -> bool:
+        return (layer.name, role) in self.flash
