@@ -444,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop with an error after N executed instructions, on either simulator (default "
                         f"{DEFAULT_MAX_INSTRUCTIONS:,})")
     s.add_argument("--max-cycles", type=_count, default=None, metavar="N",
-                   help="RTL only: stop with an error after N core cycles (default "
+                   help="RTL and cosim: stop with an error after N core cycles (default "
                         f"{DEFAULT_MAX_CYCLES:,}); Spike models no cycles, use --max-instructions there")
     s.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help=f"stop with an error after this much wall time (default {DEFAULT_TIMEOUT_S:g})")
