@@ -42,8 +42,8 @@ from edge_sdk.learning import datasets
 PATTERNS = ("1:8", "1:16")
 CALIBRATION = 32          # calibration inputs per network
 # A row runs on the RTL when its Spike run counted at most this many instructions: at the ~1.15 cycles per
-# instruction of the compiled models (plain C and xedge alike) and the RTL's 2.4-3 M cycles/s on this machine,
-# about 5 minutes. The plain-C ResNet-18 (2.0 G instructions) stays on Spike.
+# instruction of the compiled models (plain C and xedge alike) and the RTL's ~8 M cycles/s on this machine,
+# about 1.5 minutes. The plain-C ResNet-18 (2.0 G instructions) stays on Spike.
 RTL_MAX_INSTRUCTIONS = 600_000_000
 RTL, SPIKE = "rtl cycles", "spike instructions"     # a row's "measure"
 
@@ -416,7 +416,7 @@ def main() -> None:
                              + "; the cycles are the first input's, every output is checked)")
     parser.add_argument("--rtl-max-instructions", type=int, default=RTL_MAX_INSTRUCTIONS,
                         help="run a row on the RTL only when its Spike run counted at most this many instructions; "
-                             "else its result is Spike's instruction counts (default %(default)s: ~5 minutes of RTL)")
+                             "else its result is Spike's instruction counts (default %(default)s: ~1.5 minutes of RTL)")
     parser.add_argument("--seed", type=int, default=0, help="weights (torch.manual_seed) and input choice")
     parser.add_argument("--no-mcu", action="store_true", help="skip the compile for the mcu memory map")
     parser.add_argument("--no-write", action="store_true", help="print only (no results/models.json)")

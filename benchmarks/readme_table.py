@@ -238,11 +238,11 @@ def npu_attention_rows() -> list[str]:
             for n in ("mas", "mas-paper", "flash", "flat-paper", "layerwise") if n in by)
         mas = by.get("mas", {})
         flat = by.get("flat", {})
+        flat_text = f"; FLAT {flat['latency_cycles']:,} cycles" if flat.get("feasible") else ""
+        bound_text = (f"; MAS at {mas['latency_vs_bound']:.2f}x the bound ({run['bounds']['bound_by'].upper()}-bound, "
+                      f"fill and drain counted)") if mas.get("feasible") else ""
         lines.append(f"| NPU attention, {run['workload']} on {run['hw']}.yaml: speedup vs our FLAT (energy vs our FLAT) | "
-                     f"{cells}; FLAT {flat['latency_cycles']:,} cycles" * bool(flat.get("feasible")) +
-                     f"; MAS at {mas['latency_vs_bound']:.2f}x the bound ({run['bounds']['bound_by'].upper()}-bound, "
-                     f"fill and drain counted)" * bool(mas.get("feasible")) +
-                     f"; all exact on {run['checked_heads']} of {run['heads']} heads: "
+                     f"{cells}{flat_text}{bound_text}; all exact on {run['checked_heads']} of {run['heads']} heads: "
                      f"{all(s['exact'] for s in ok)} | {NPU_PAPER} | {cmd} |")
         variants = [n for n in by if n.startswith("flat-") and n != "flat-paper" and by[n]["feasible"]]
         if variants and mas.get("feasible"):

@@ -109,13 +109,13 @@ def _cmd_cc(args: argparse.Namespace) -> int:
 
 def _cmd_sim(args: argparse.Namespace) -> int:
     from edge_sdk import sim
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")   # any console text prints, whatever the locale
     if args.interactive or args.breaks:
         return _cmd_debug(args)
     if args.max_cycles is not None and args.sim == "spike":
         raise EdgeSdkError("--max-cycles counts core cycles, which only the RTL models (--sim rtl); bound a run on "
                            "Spike with --max-instructions N")
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="backslashreplace")   # any console text prints, whatever the locale
     if args.sim == "cosim":
         return _cmd_cosim(args)
     try:
@@ -124,10 +124,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
                     max_cycles=(args.max_cycles or DEFAULT_MAX_CYCLES) if args.sim == "rtl" else None,
                     timeout_s=args.timeout or DEFAULT_TIMEOUT_S)
     except sim.SimLimitError as err:
-        if args.json:
-            print(json.dumps({"error": str(err), "limit": err.limit, "process_status": EXIT_LIMIT}, indent=2))
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_LIMIT
+        return _limit_reached(err, args.json)
     status = _sim_status(r)
     if args.json:
         print(json.dumps({**r.to_json(), "process_status": status}, indent=2))
@@ -145,21 +142,30 @@ def _cmd_cosim(args: argparse.Namespace) -> int:
                          max_instructions=args.max_instructions or DEFAULT_MAX_INSTRUCTIONS,
                          max_cycles=args.max_cycles or DEFAULT_MAX_CYCLES, timeout_s=args.timeout or DEFAULT_TIMEOUT_S)
     except sim.SimLimitError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_LIMIT
-    status = EXIT_DIVERGED if not r.ok else EXIT_OK if r.exit_codes[1] == 0 else EXIT_PROGRAM_FAILED
+        return _limit_reached(err, args.json)
+    rr = r.rtl_result   # the RTL's run (console without the runtime's reports, its trap), when both exited
+    status = EXIT_DIVERGED if not r.ok else _sim_status(rr)
     if args.json:
         d = r.divergence
         print(json.dumps({"sim": "cosim", "ok": r.ok, "stop": r.stop, "compared": r.compared,
                           "exit_codes": {"spike": r.exit_codes[0], "rtl": r.exit_codes[1]},
                           "consoles_equal": r.console_equal, "interrupts": r.interrupts, "synced": r.synced,
                           "rtl_cycles": r.rtl_cycles, "sim_seconds": r.sim_seconds,
+                          "trap": None if rr is None else rr.to_json()["trap"],
                           "divergence": None if d is None else str(d), "process_status": status}, indent=2))
     else:
-        sys.stdout.write(r.consoles[1])
+        sys.stdout.write(rr.console if rr is not None else r.consoles[1])
         sys.stdout.flush()
     print(r if not r.ok else f"[cosim] {r}", file=sys.stderr)
-    return status
+    return status if rr is None else _sim_summary(rr, status, summary=False)
+
+
+def _limit_reached(err, as_json: bool) -> int:
+    """A run stopped by --max-instructions, --max-cycles or --timeout: the error (and JSON), status 4."""
+    if as_json:
+        print(json.dumps({"error": str(err), "limit": err.limit, "process_status": EXIT_LIMIT}, indent=2))
+    print(f"error: {err}", file=sys.stderr)
+    return EXIT_LIMIT
 
 
 def _sim_status(r) -> int:
@@ -188,6 +194,9 @@ def _cmd_debug(args: argparse.Namespace) -> int:
         raise EdgeSdkError("--interactive debugs the RTL core: add --sim rtl")
     if args.json:
         raise EdgeSdkError("--json prints a finished run; it does not combine with --interactive")
+    if args.timeout is not None:
+        raise EdgeSdkError("--timeout bounds a run's wall time; the debugger waits for you: stop it with quit "
+                           "or Ctrl-C")
     r = debug(args.elf, memory=args.memory, breaks=args.breaks or [], trace=args.trace,
               max_cycles=args.max_cycles or DEFAULT_MAX_CYCLES,
               max_instructions=args.max_instructions or DEFAULT_MAX_INSTRUCTIONS)

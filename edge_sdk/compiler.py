@@ -101,7 +101,7 @@ def _code_bytes(program: Program, title: str, work: Path) -> int:
         try:
             elf = compile_elf([*sources, *lowering.KERNEL_SOURCES], work / "code.elf", isa=program.isa, memory=memory)
         except EdgeSdkError as err:
-            if not _imem_overflow(err):
+            if not _imem_overflow(err) or memory == "default":
                 raise
             memory = "default"   # the code alone overflows this map's IMEM: measure it in the biggest one
             elf = compile_elf([*sources, *lowering.KERNEL_SOURCES], work / "code.elf", isa=program.isa, memory=memory)
@@ -176,8 +176,7 @@ def compile(model: str | Path, out_dir: str | Path, calibration: str | Path | np
     the data memory, else the arrays read least per byte in flash until it does; lowering/memory.py)."""
     out = _out_dir(out_dir)
     lowering.check_target(isa, memory)
-    if weights not in memory_plan.WEIGHT_PLACEMENTS:
-        raise EdgeSdkError(f"unknown --weights '{weights}'; choose one of: {', '.join(memory_plan.WEIGHT_PLACEMENTS)}")
+    memory_plan.check_weights(weights)     # before the slow frontend
     title = Path(model).name if isinstance(model, (str, Path)) else (model.graph.name or "model")
     qm = frontend.load(model, calibration, lowering.ONNX_OPS, lowering.INTEGER_ONLY_OPS)
     program = lowering.lower(qm.relax, isa, memory, dense_only, weights)
@@ -290,7 +289,9 @@ class CompiledModel:
     def reference(self, x: np.ndarray) -> np.ndarray:
         """onnxruntime's output for x on the QDQ model the firmware computes (graph optimizations off)."""
         import onnx
-        return frontend.reference(onnx.load(self.out_dir / QDQ), np.asarray(x, self.input_dtype))
+        x = np.asarray(x)
+        self._check_input(x)
+        return frontend.reference(onnx.load(self.out_dir / QDQ), x.astype(self.input_dtype))
 
 
 def table(report: dict) -> str:

@@ -33,6 +33,7 @@ def lower(mod, isa: str = "xedge", memory_name: str = "default", dense_only: boo
     says ("ram", "flash", "auto"), placed and checked against `memory_name` by memory.check_fits (before the
     build: the compiler's, which also measures the code's size when it needs it)."""
     check_target(isa, memory_name)
+    memory.check_weights(weights)
     source, output, layers = select_layers(partition(mod), isa, sparse=not dense_only)
     program = Program(source, output, layers, isa, memory_name, memory.plan(source, output, layers))
     program.weights = weights

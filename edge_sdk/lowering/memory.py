@@ -80,6 +80,12 @@ def data_bytes(weight_bytes: int, arena_bytes: int, stack_bytes: int) -> int:
 
 # ----------------------------------------------------------------------------- where the constant data goes
 WEIGHT_PLACEMENTS = ("auto", "ram", "flash")
+
+
+def check_weights(weights) -> None:
+    """An EdgeSdkError unless `weights` is one of WEIGHT_PLACEMENTS."""
+    if weights not in WEIGHT_PLACEMENTS:
+        raise EdgeSdkError(f"unknown --weights '{weights}'; choose one of: {', '.join(WEIGHT_PLACEMENTS)}")
 FLASH_ALIGN = 8          # link.ld: `.flash : ALIGN(8)` right after .text in IMEM
 
 
@@ -208,8 +214,6 @@ def check_fits(program: Program, stack_bytes: int, code_bytes: int | None = None
     ram: every array in the data memory. flash: every array in the code memory. auto: in the data memory when
     everything fits there (ram's result, no flash wait states); else the arrays read least per byte move to
     flash until the rest fits (_auto_flash)."""
-    if program.weights not in WEIGHT_PLACEMENTS:
-        raise EdgeSdkError(f"unknown --weights '{program.weights}'; choose one of: {', '.join(WEIGHT_PLACEMENTS)}")
     mem = memory_map(program.memory)
     arrays = constant_arrays(program)
     code_room = mem.imem_bytes - -(-(code_bytes or 0) // FLASH_ALIGN) * FLASH_ALIGN

@@ -23,7 +23,7 @@ from riscv_ext import nm_format
 
 COSTS = Path(__file__).with_name("kernel_costs.json")
 # A sparse kernel is chosen only when predicted at least this much faster than the dense one: the models'
-# errors on layers left out of their fit are about 3-9% on average and larger on a few small layers.
+# errors on layers left out of their fit are about 2-9% on average and larger on a few small layers.
 MARGIN = 0.10
 # Sparsest first; at equal density the fewer entries a group, the simpler the loop.
 ORDER = sorted(nm_format.SUPPORTED, key=lambda p: (int(p.split(":")[0]) / int(p.split(":")[1]), p))

@@ -39,7 +39,7 @@ from edge_sdk.platform import CLINT_BASE, PMP_REGIONS
 from edge_sdk.sim import rtl, spike
 from edge_sdk.sim.disasm import ABI_NAMES, custom
 from edge_sdk.sim.native import NativeHandle
-from edge_sdk.sim.result import check_elf, decode_console, extensions_of
+from edge_sdk.sim.result import SimResult, check_elf, check_trace_path, decode_console, extensions_of
 from edge_sdk.sim.rtlcore import (CYCLE_LIMIT, EXIT, HOOK, INSTRET_LIMIT, RegisterError, RTLCore,
                                   register_index)
 from edge_sdk.sim.trace import Record, parse_line
@@ -185,6 +185,7 @@ class CosimResult:
     sim_seconds: float
     rtl_cycles: int = 0
     spike_trace: str | None = field(default=None, repr=False)
+    rtl_result: SimResult | None = field(default=None, repr=False)   # the RTL's run, when both exited
 
     @property
     def console_equal(self) -> bool:
@@ -264,12 +265,12 @@ class CoSim(NativeHandle):
 
     def __init__(self, elf: str | Path, memory: str = "default", spike_trace: str | Path | None = None,
                  rtl_trace: str | Path | None = None):
+        self.spike_trace = str(check_trace_path(spike_trace)) if spike_trace is not None else None
         self.rtl = RTLCore(elf, memory, trace=rtl_trace)
         self.elf = self.rtl.elf
         mem = self.rtl.memory
         syms = check_elf(self.elf, mem)
         self._lib = _library()
-        self.spike_trace = str(spike_trace) if spike_trace is not None else None
         err = ctypes.create_string_buffer(512)
         self._handle = self._lib.edge_cosim_new(
             str(self.elf).encode(), spike.isa_string(extensions_of(syms)).encode(), mem.imem_base, mem.imem_bytes,
@@ -279,7 +280,6 @@ class CoSim(NativeHandle):
             self.rtl.close()
             raise EdgeSdkError(f"Spike could not load '{self.elf}': {err.value.decode(errors='replace')}")
         self._hook = (ctypes.cast(self._lib.edge_cosim_retire, ctypes.c_void_p).value, self._handle)
-        self._start_instret = self.rtl.instret
         self._seconds = 0.0
         self.spike_regs = SpikeRegisters(self)
         self.spike_mem = SpikeMemory(self)
@@ -327,10 +327,9 @@ class CoSim(NativeHandle):
             raise EdgeSdkError(f"the co-simulation of '{self.elf}' has {ended}: create a new CoSim to run it again")
         target = None if until is None else self.rtl.code_address(until)
         self._call("edge_cosim_arm", target is not None, target or 0)
-        instret = None if max_instructions is None else self._start_instret + max_instructions
         start = time.perf_counter()
         try:
-            stop = self.rtl._advance(cycles=max_cycles, instret=instret, timeout_s=timeout_s, hook=self._hook)
+            stop = self.rtl._advance(cycles=max_cycles, instret=max_instructions, timeout_s=timeout_s, hook=self._hook)
             if stop == EXIT:
                 self._call("edge_cosim_finish", self.rtl.exit_code, FINISH_STEPS)
         finally:
@@ -349,7 +348,8 @@ class CoSim(NativeHandle):
             exit_codes=(s.spike_exit_code if s.spike_exited else None, self.rtl.exit_code),
             consoles=(self._text(4), self.rtl.console),
             interrupts=s.interrupts, synced=s.synced, traps=s.traps, sim_seconds=self._seconds,
-            rtl_cycles=self.rtl.cycles, spike_trace=self.spike_trace)
+            rtl_cycles=self.rtl.cycles, spike_trace=self.spike_trace,
+            rtl_result=self.rtl.run() if kind == "exit" else None)
 
     def _divergence(self, s: _Status) -> CosimDivergence:
         spike_rec, rtl_rec = (parse_line(self._text(k)) for k in (1, 2))

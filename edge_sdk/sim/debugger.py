@@ -3,7 +3,6 @@ from stdin (a terminal or a pipe) and printing to stdout."""
 from __future__ import annotations
 
 import inspect
-import shlex
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -134,7 +133,7 @@ class Debugger:
 
     def execute(self, line: str) -> bool:
         """Run one command line; False when it asks to quit."""
-        words = shlex.split(line)
+        words = line.split()   # no command takes an argument with spaces
         if not words:
             return True
         name, args = words[0], words[1:]

@@ -214,10 +214,6 @@ class Memory:
         self._core._call("edge_core_write", which, addr, (ctypes.c_uint8 * len(data)).from_buffer_copy(data),
                          len(data))
 
-    def read_u32(self, addr: int | str) -> int:
-        """The little-endian 32-bit word at `addr`."""
-        return int.from_bytes(self.read(addr, 4), "little")
-
 
 class RTLCore(NativeHandle):
     """The Verilated edge SoC in this process, loaded with `elf` and stopped before its first instruction.

@@ -74,4 +74,13 @@ typedef struct {
 } layernorm_t;
 void layernorm_i8(const int8_t *in, int8_t *out, const layernorm_t *s);
 
+/* Division, the second operand repeating every `period` elements (period = n: two tensors of n): with
+   A = a + q->bias (bias = -a_zp) and B = b - b_zp, out = clamp(floor(floor(A mult / B) 2^-shift + 1/2) + out_zp),
+   i.e. A mult 2^-shift / B rounded half up exactly (two 32-bit divisions); B = 0 gives act_max for A > 0, else
+   act_min (QuantizeLinear of +-inf and NaN). */
+void div_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, int period, int32_t b_zp, const channel_quant_t *q);
+/* One input of a concatenation: `rows` rows of `len` (in, dense) requantized (requantize_i8) to rows `out_stride`
+   bytes apart in the output. */
+void concat_i8(const int8_t *in, int8_t *out, int rows, int len, int out_stride, const channel_quant_t *q);
+
 #endif /* NN_TRANSFORMER_I8_H */
