@@ -55,8 +55,8 @@ static inline int32_t mul_hi(int32_t a, int32_t b) {
 static inline int8_t requantize_with(int32_t acc, channel_quant_t k) {
   int32_t a = acc + k.bias, y;
   if (k.shift >= 33) {
-    int32_t hi = mul_hi(a, k.mult);
-    y = (hi + (1 << (k.shift - 33))) >> (k.shift - 32);
+    /* (hi + 2^(s-1)) >> s with s = shift - 32 equals ((hi >> (s - 1)) + 1) >> 1: no rounding constant */
+    y = ((mul_hi(a, k.mult) >> (k.shift - 33)) + 1) >> 1;
   } else {
     y = (int32_t)(((int64_t)a * k.mult + ((int64_t)1 << (k.shift - 1))) >> k.shift);
   }

@@ -43,10 +43,10 @@ void conv2d_im2col_row(const int8_t *in, int8_t *row, int len, int p, const conv
   int wo = conv_out_w(s), oy = p / wo, ox = p % wo, ix0 = ox * s->stride - s->pad;
   int8_t *dst = row;
   uint32_t pad_word = (uint8_t)in_zp * 0x01010101u;
+  int lead = ix0 < 0 ? -ix0 : 0, end = ix0 + s->kw > s->w ? s->w - ix0 : s->kw;
+  if (lead > s->kw) lead = s->kw;
+  if (end < lead) end = lead;
   if ((s->cin & 3) == 0) {
-    int lead = ix0 < 0 ? -ix0 : 0, end = ix0 + s->kw > s->w ? s->w - ix0 : s->kw;
-    if (lead > s->kw) lead = s->kw;
-    if (end < lead) end = lead;
     int tap_words = s->cin / 4;
     for (int ky = 0; ky < s->kh; ++ky) {
       int iy = oy * s->stride - s->pad + ky;
@@ -59,35 +59,48 @@ void conv2d_im2col_row(const int8_t *in, int8_t *row, int len, int p, const conv
       dst = copy_words(dst, 0, (s->kw - end) * tap_words, pad_word);
     }
   } else {
-    for (int ky = 0; ky < s->kh; ++ky)
-      for (int kx = 0; kx < s->kw; ++kx) {
-        int iy = oy * s->stride - s->pad + ky, ix = ix0 + kx;
-        int inside = iy >= 0 && iy < s->h && ix >= 0 && ix < s->w;
-        const int8_t *src = in + (iy * s->w + ix) * s->cin;
-        for (int i = 0; i < s->cin; ++i) dst[i] = inside ? src[i] : (int8_t)in_zp;
-        dst += s->cin;
+    int cin = s->cin;
+    for (int ky = 0; ky < s->kh; ++ky) {
+      int iy = oy * s->stride - s->pad + ky;
+      if (iy < 0 || iy >= s->h) {
+        dst = copy_run(dst, 0, s->kw * cin, in_zp);
+        continue;
       }
+      dst = copy_run(dst, 0, lead * cin, in_zp);
+      dst = copy_run(dst, in + (iy * s->w + ix0 + lead) * cin, (end - lead) * cin, in_zp);
+      dst = copy_run(dst, 0, (s->kw - end) * cin, in_zp);
+    }
   }
   while (dst < row + len) *dst++ = 0;
 }
 
 void conv2d_i8_xedge(const int8_t *in, const int8_t *w, int row_stride, int8_t *out, const conv_shape_t *s,
                      const quant_t *q, void *scratch) {
-  int pixels = conv_out_h(s) * conv_out_w(s);
-  int in_place = s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad == 0 && (s->cin & 3) == 0;
+  const int pixels = conv_out_h(s) * conv_out_w(s), cout = s->cout, cin = s->cin;
+  const int in_place = s->kh == 1 && s->kw == 1 && s->stride == 1 && s->pad == 0 && (cin & 3) == 0;
   int8_t *cols = (int8_t *)scratch;
   int32_t *acc = (int32_t *)(cols + 2 * row_stride);
+  const quant_t qc = *q;  /* a copy: the int8 output stores cannot alias it */
+  int8_t *o0 = out;
   for (int p = 0; p < pixels; p += 2) {
-    int rows = pixels - p < 2 ? 1 : 2;
-    const int8_t *a = in + p * s->cin;
+    const int rows = pixels - p < 2 ? 1 : 2;
+    const int8_t *a = in + p * cin;
     if (!in_place) {
-      for (int r = 0; r < rows; ++r) conv2d_im2col_row(in, cols + r * row_stride, row_stride, p + r, s, q->in_zp);
+      for (int r = 0; r < rows; ++r) conv2d_im2col_row(in, cols + r * row_stride, row_stride, p + r, s, qc.in_zp);
       a = cols;
     }
-    matmul_i8_i32_xedge(a, w, acc, rows, s->cout, row_stride);
-    for (int c = 0; c < s->cout; ++c) {
-      channel_quant_t cq = channel_quant(q, c);
-      for (int r = 0; r < rows; ++r) out[(p + r) * s->cout + c] = requantize_with(acc[r * s->cout + c], cq);
+    matmul_i8_i32_xedge(a, w, acc, rows, cout, row_stride);
+    const int32_t *a0 = acc, *a1 = acc + cout;
+    if (rows == 2) {
+      int8_t *o1 = o0 + cout;
+      for (int c = 0; c < cout; ++c) {
+        channel_quant_t cq = channel_quant(&qc, c);
+        *o0++ = requantize_with(*a0++, cq);
+        *o1++ = requantize_with(*a1++, cq);
+      }
+      o0 = o1;
+    } else {
+      for (int c = 0; c < cout; ++c) *o0++ = requantize_with(*a0++, channel_quant(&qc, c));
     }
   }
 }
