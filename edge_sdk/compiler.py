@@ -20,14 +20,13 @@ from elftools.elf.elffile import ELFFile
 
 from edge_sdk import frontend, lowering
 from edge_sdk.errors import EdgeSdkError
-from edge_sdk.lowering import codegen
 from edge_sdk.lowering import memory as memory_plan
 from edge_sdk.lowering.codegen import ARENA_SYMBOL
 from edge_sdk.lowering.program import Program, Tensor
 from edge_sdk.lowering.quant import QParams
 from edge_sdk.platform import memory_map
 from edge_sdk.report import check_output_path, layer_cycles_png, write_json
-from edge_sdk.toolchain import allocated_sections, compile_elf, default_stack_size
+from edge_sdk.toolchain import allocated_sections, default_stack_size
 
 MANIFEST, REPORT, ELF, QDQ = "model.json", "report.json", "model.elf", "model.qdq.onnx"
 
@@ -93,18 +92,14 @@ def _code_bytes(program: Program, title: str, work: Path) -> int:
     placed. The code does not depend on where the arrays are (they are addressed absolutely either way)."""
     work.mkdir()
     try:
-        sources = []
-        for name, text in codegen.generate(program, title, stand_ins=True).items():
-            (work / name).write_text(text)
-            sources.append(work / name)
         memory = program.memory
         try:
-            elf = compile_elf([*sources, *lowering.KERNEL_SOURCES], work / "code.elf", isa=program.isa, memory=memory)
+            elf = lowering.build(program, work, title, stand_ins=True)
         except EdgeSdkError as err:
             if not _imem_overflow(err) or memory == "default":
                 raise
             memory = "default"   # the code alone overflows this map's IMEM: measure it in the biggest one
-            elf = compile_elf([*sources, *lowering.KERNEL_SOURCES], work / "code.elf", isa=program.isa, memory=memory)
+            elf = lowering.build(program, work, title, stand_ins=True, memory=memory)
         return _elf_sizes(elf, memory)[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)

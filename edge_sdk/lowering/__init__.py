@@ -40,10 +40,12 @@ def lower(mod, isa: str = "xedge", memory_name: str = "default", dense_only: boo
     return program
 
 
-def build(program: Program, out_dir: Path, title: str) -> Path:
-    """Write the generated C into out_dir and compile it with the kernels into out_dir/model.elf."""
+def build(program: Program, out_dir: Path, title: str, stand_ins: bool = False, memory: str | None = None) -> Path:
+    """Write the generated C into out_dir and compile it with the kernels into out_dir/model.elf, for the program's
+    memory map or `memory`; with stand_ins, one-element stand-ins replace the constant arrays (codegen.generate)."""
     sources = []
-    for name, text in codegen.generate(program, title).items():
+    for name, text in codegen.generate(program, title, stand_ins=stand_ins).items():
         (out_dir / name).write_text(text)
         sources.append(out_dir / name)
-    return compile_elf([*sources, *KERNEL_SOURCES], out_dir / "model.elf", isa=program.isa, memory=program.memory)
+    return compile_elf([*sources, *KERNEL_SOURCES], out_dir / "model.elf", isa=program.isa,
+                       memory=memory or program.memory)
