@@ -44,6 +44,17 @@ CONFIGS = {
 }
 
 
+def estimated_hours(cls, layers, epochs: int, task: str, cfg: dict, extra: dict) -> float:
+    """The training time of a row (every seed) on this machine: one epoch (a full-batch learner: one step a
+    layer) on the row's data, timed, times its epochs and seeds."""
+    xt, yt, _, ys = datasets.load(task, cfg["seeds"][0])
+    xt, yt = xt[:cfg["max_train"]], yt[:cfg["max_train"]]
+    full = budget(cls, epochs).get("epochs", cls().epochs)
+    start = time.perf_counter()
+    cls(layers=layers, epochs=1, seed=0, **extra).fit(xt, yt, classes=int(max(yt.max(), ys.max())) + 1)
+    return (time.perf_counter() - start) * full * len(cfg["seeds"]) / 3600
+
+
 def budget(cls, epochs: int) -> dict:
     """The config's epochs for the mini-batch learners; a full-batch learner (FF, as its reference) keeps its own
     number of full-batch steps. Every other hyperparameter is the learner class's default (its paper's)."""
@@ -110,6 +121,9 @@ def main() -> None:
     parser.add_argument("--config", default="quick", choices=sorted(CONFIGS))
     parser.add_argument("--threads", type=int, default=2, help="PyTorch threads")
     parser.add_argument("--memory-only", action="store_true", help="only measure the training memory")
+    parser.add_argument("--max-hours", type=float, default=3.0,
+                        help="skip a row whose training (all seeds) is estimated to take longer (one epoch timed); "
+                             "the results say which and the estimate (default %(default)s)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.memory_only:
@@ -135,6 +149,14 @@ def main() -> None:
         for algo, cls in learners.items():
             if (task, algo) in done:
                 rows.append(done[(task, algo)])
+                continue
+            estimate = estimated_hours(cls, layers, epochs, task, cfg, extra)
+            if estimate > args.max_hours:
+                rows.append({"task": task, "algo": algo, "code": code, "layers": list(layers), "skipped": True,
+                             "estimated_hours": round(estimate, 1),
+                             "reason": f"not run: {estimate:.1f} h estimated on this machine (one epoch timed), "
+                                       f"more than --max-hours {args.max_hours:g}"})
+                print(f"{task} {algo}: {rows[-1]['reason']}", flush=True)
                 continue
             runs = []
             for seed in cfg["seeds"]:

@@ -160,9 +160,11 @@ def table() -> str:
         if not lr:
             continue
         for task in dict.fromkeys(r["task"] for r in lr["rows"]):
-            rows = [r for r in lr["rows"] if r["task"] == task]
+            rows = [r for r in lr["rows"] if r["task"] == task and not r.get("skipped")]
             errs = ", ".join(f"{r['algo']} {100 * r['test_error_mean']:.1f} ± {100 * r['test_error_std']:.1f}"
                              for r in rows)
+            errs += "".join(f", {r['algo']} not run ({r['estimated_hours']:.0f} h estimated here)"
+                            for r in lr["rows"] if r["task"] == task and r.get("skipped"))
             by = {r["algo"].removesuffix("-conv"): r for r in rows}
             wall = {a: sum(run["wall_seconds"] for run in r["runs"]) for a, r in by.items()}
             ratios = (f"; Bio-FO / BP: peak memory {by['bio-fo']['peak_train_memory_bytes'] / by['bp']['peak_train_memory_bytes']:.2f}, "
