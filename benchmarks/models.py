@@ -147,6 +147,14 @@ class TinyViT(nn.Module):
         return self.head(self.ln(x).mean(1))
 
 
+class ViTTinyWidth(TinyViT):
+    """TinyViT at DeiT-Tiny's width (192, 3 heads of 64, MLP 768) with 4 encoder blocks on the same 32x32x3 input
+    (4x4 patches -> 64 tokens of 192): a ViT whose matmuls with weights, not its glue, carry most of the work."""
+
+    def __init__(self):
+        super().__init__(dim=192, depth=4, heads=3, hidden=768)
+
+
 class ResNet18(nn.Module):
     """ResNet-18 in torchvision's layout (resnet18: conv 7x7 stride 2 64 + ReLU, max pool 3x3 stride 2; four stages
     of two basic blocks (two 3x3 convs, add + ReLU), 64, 128, 256, 512 channels, stages 2-4 starting with stride 2
@@ -218,6 +226,8 @@ NETWORKS = {
     "mlp": Network(MLP, (784,), _mnist, "MNIST images (shipped)", "MLP 784-256-256-10 (MNIST)"),
     "vit": Network(TinyViT, (3, 32, 32), _cifar, CIFAR, "tiny ViT (32x32x3, 64 tokens of 64, 2 blocks, 4 heads)",
                    anchor={"pattern": "1:16", "paper": 1.81, "target": 2.0}),
+    "vit-192": Network(ViTTinyWidth, (3, 32, 32), _cifar, CIFAR, "ViT at DeiT-Tiny width (32x32x3, 64 tokens of 192, "
+                       "4 blocks, 3 heads, MLP 768)", anchor={"pattern": "1:16", "paper": 1.81, "target": 2.0}),
     # one input per row: the dense model is ~95 M cycles on the RTL
     "resnet18": Network(ResNet18, (3, 64, 64), _cifar64, "CIFAR-10 images (the SDK's shipped subset) upscaled 2x to "
                         "64x64", "ResNet-18 (torchvision layout, 64x64x3, 1000 classes)", inputs=1,

@@ -5,8 +5,9 @@
 
    Each kernel has a plain-C reference (*_ref) and a public function (the one the compiler calls) that equals
    it bit for bit; on xedge the public functions are:
-   - requantize_i8: a 256-entry table of the requantization of every int8 value, then per 8 elements 8 byte
-     loads, 8 register+register table loads, 8 byte stores and bdnz (n >= 256, else the reference);
+   - lut_i8: per 8 elements 8 byte loads, 8 register+register table loads, 8 byte stores and bdnz;
+   - requantize_i8: a 256-entry table of the requantization of every int8 value, then lut_i8 (n >= 256, else
+     the reference);
    - maxpool2d_i8: 8 channels a step, per window tap 8 byte loads and 8 compare-and-branch maxima (2 cycles
      each), nested bdnz loops over the window's in-image rows and columns; the maximum requantized through
      the same table (when there are >= 256 outputs); channels beyond a multiple of 8 as in the reference;
@@ -16,7 +17,9 @@
      into a high and a low part, y = (H + (L >> t)) >> (shift - t) with H = a * a_hi + b * b_hi + const and
      L = a * a_lo + b * b_lo + const (both fit in 32 bits for int8 zero points and 12 <= shift <= 42), the
      clamp a table over the unclamped outputs' range (at most 1024, and at most 8 n), two elements per
-     iteration (4 byte loads, 8 mul, 14 ALU, 2 table loads, 2 byte stores, bdnz);
+     iteration (4 byte loads, 8 mul, 14 ALU, 2 table loads, 2 byte stores, bdnz); add_bcast_i8 the same with
+     the constants and the table made once a call and b restarting every period (period >= 2); add_i8 is
+     add_bcast_i8 with period n;
    - pad_i8: the border runs and input rows as word copies / fills where they are word aligned (copy_i8.h);
    - transpose_i8: per output row 8 bytes a step, a byte load and 7 register+register byte loads from the
      input column, 8 post-increment byte stores. */
@@ -53,6 +56,11 @@ void avgpool2d_i8(const int8_t *in, int8_t *out, const pool_shape_t *s, const av
 void avgpool2d_i8_ref(const int8_t *in, int8_t *out, const pool_shape_t *s, const avgpool_quant_t *q);
 void add_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, const add_quant_t *q);
 void add_i8_ref(const int8_t *a, const int8_t *b, int8_t *out, int n, const add_quant_t *q);
+/* add_i8 with b repeating every `period` elements (n a multiple of it; period = n: two tensors of n; a bias over
+   the last axis: its length): add_i8_ref on each period. */
+void add_bcast_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, int period, const add_quant_t *q);
+/* out[i] = table[in[i] + 128]: any function of one int8 value (GELU, erf, tanh, a scale by a constant, ...). */
+void lut_i8(const int8_t *in, int8_t *out, int n, const int8_t *table);
 /* out[i] = requantize_with(in[i], *q): a change of scale or zero point, ReLU, clip. */
 void requantize_i8(const int8_t *in, int8_t *out, int n, const channel_quant_t *q);
 void requantize_i8_ref(const int8_t *in, int8_t *out, int n, const channel_quant_t *q);

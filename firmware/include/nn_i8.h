@@ -55,13 +55,32 @@ static inline int32_t mul_hi(int32_t a, int32_t b) {
 static inline int8_t requantize_with(int32_t acc, channel_quant_t k) {
   int32_t a = acc + k.bias, y;
   if (k.shift >= 33) {
-    /* (hi + 2^(s-1)) >> s with s = shift - 32 equals ((hi >> (s - 1)) + 1) >> 1: no rounding constant */
-    y = ((mul_hi(a, k.mult) >> (k.shift - 33)) + 1) >> 1;
+    /* (hi + 2^(s-1)) >> s + zp with s = shift - 32 equals ((hi >> (s - 1)) + 2 zp + 1) >> 1: no rounding
+       constant, the zero point added before the last shift */
+    y = ((mul_hi(a, k.mult) >> (k.shift - 33)) + (2 * k.out_zp + 1)) >> 1;
   } else {
-    y = (int32_t)(((int64_t)a * k.mult + ((int64_t)1 << (k.shift - 1))) >> k.shift);
+    y = (int32_t)(((int64_t)a * k.mult + ((int64_t)1 << (k.shift - 1))) >> k.shift) + k.out_zp;
   }
-  y += k.out_zp;
-  return (int8_t)(y < k.act_min ? k.act_min : (y > k.act_max ? k.act_max : y));
+  /* one unsigned compare for a value in range */
+  if ((uint32_t)(y - k.act_min) > (uint32_t)(k.act_max - k.act_min)) y = y < k.act_min ? k.act_min : k.act_max;
+  return (int8_t)y;
+}
+
+/* Four accumulators of one channel to outputs `stride` bytes apart (requantize_with each), the path chosen once. */
+static inline void requantize4(const int32_t *acc, channel_quant_t k, int8_t *o, int stride) {
+  if (k.shift >= 33) {
+    const int32_t s = k.shift - 33, z = 2 * k.out_zp + 1, lo = k.act_min, hi = k.act_max;
+    const uint32_t range = (uint32_t)(hi - lo);
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r, o += stride) {
+      int32_t y = ((mul_hi(acc[r] + k.bias, k.mult) >> s) + z) >> 1;
+      if ((uint32_t)(y - lo) > range) y = y < lo ? lo : hi;
+      *o = (int8_t)y;
+    }
+  } else {
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; ++r, o += stride) *o = requantize_with(acc[r], k);
+  }
 }
 
 static inline int8_t requantize(int32_t acc, int c, const quant_t *q) { return requantize_with(acc, channel_quant(q, c)); }

@@ -207,11 +207,11 @@ void avgpool2d_i8(const int8_t *in, int8_t *out, const pool_shape_t *s, const av
 /* Entries of the add's clamp table (on the stack): the fast path needs the unclamped outputs to span fewer. */
 #define ADD_TABLE 1024
 
-void add_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, const add_quant_t *q) {
+void add_bcast_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, int period, const add_quant_t *q) {
   const add_quant_t k = *q;
   const int s = k.shift, t = s - 1 < 22 ? s - 1 : 22;
   const int zps = k.a_zp >= -128 && k.a_zp <= 127 && k.b_zp >= -128 && k.b_zp <= 127;
-  if (n >= 2 && zps && s >= 12 && s <= 42 && k.a_mult >= 0 && k.b_mult >= 0) {
+  if (period >= 2 && zps && s >= 12 && s <= 42 && k.a_mult >= 0 && k.b_mult >= 0) {
     const int32_t lo = add_value(-128, -128, &k), range = add_value(127, 127, &k) - lo + 1;
     if (range <= ADD_TABLE && 8 * n >= range) {
       int8_t table[ADD_TABLE];
@@ -221,46 +221,47 @@ void add_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, const add_quan
       const int32_t hc = (int32_t)(((int64_t)1 << (s - 1 - t)) + ((int64_t)k.out_zp - lo) * ((int64_t)1 << (s - t)) -
                                    ((int64_t)k.a_zp * ah + (int64_t)k.b_zp * bh));
       const int32_t lc = -(k.a_zp * al + k.b_zp * bl), st = s - t;
-      uint32_t pairs = (uint32_t)n / 2, a0, b0, a1, b1, h0, l0, h1, l1, x;
-      __asm__ volatile(
-          "1:\n"
-          EDGE_ASM_LB_PI("%[a0]", "%[pa]", "1") EDGE_ASM_LB_PI("%[b0]", "%[pb]", "1")
-          EDGE_ASM_LB_PI("%[a1]", "%[pa]", "1") EDGE_ASM_LB_PI("%[b1]", "%[pb]", "1")
-          "mul %[h0], %[a0], %[ah]\n" "mul %[x], %[b0], %[bh]\n"
-          "mul %[l0], %[a0], %[al]\n" "mul %[a0], %[b0], %[bl]\n"
-          "add %[h0], %[h0], %[x]\n" "add %[l0], %[l0], %[a0]\n"
-          "mul %[h1], %[a1], %[ah]\n" "mul %[x], %[b1], %[bh]\n"
-          "mul %[l1], %[a1], %[al]\n" "mul %[a1], %[b1], %[bl]\n"
-          "add %[l0], %[l0], %[lc]\n" "sra %[l0], %[l0], %[t]\n"
-          "add %[h0], %[h0], %[hc]\n" "add %[h0], %[h0], %[l0]\n" "sra %[h0], %[h0], %[st]\n"
-          EDGE_ASM_LB_RR("%[h0]", "%[tab]", "%[h0]")
-          "add %[h1], %[h1], %[x]\n" "add %[l1], %[l1], %[a1]\n"
-          "add %[l1], %[l1], %[lc]\n" "sra %[l1], %[l1], %[t]\n"
-          "add %[h1], %[h1], %[hc]\n" "add %[h1], %[h1], %[l1]\n" "sra %[h1], %[h1], %[st]\n"
-          EDGE_ASM_LB_RR("%[h1]", "%[tab]", "%[h1]")
-          EDGE_ASM_SB_PI("%[h0]", "%[po]", "1") EDGE_ASM_SB_PI("%[h1]", "%[po]", "1")
-          EDGE_ASM_BDNZ("%[n]", "1b")
-          : [pa] "+r"(a), [pb] "+r"(b), [po] "+r"(out), [n] "+r"(pairs), [a0] "=&r"(a0), [b0] "=&r"(b0),
-            [a1] "=&r"(a1), [b1] "=&r"(b1), [h0] "=&r"(h0), [l0] "=&r"(l0), [h1] "=&r"(h1), [l1] "=&r"(l1),
-            [x] "=&r"(x)
-          : [ah] "r"(ah), [al] "r"(al), [bh] "r"(bh), [bl] "r"(bl), [hc] "r"(hc), [lc] "r"(lc), [t] "r"(t),
-            [st] "r"(st), [tab] "r"(table)
-          : "memory");
-      if (n & 1) add_i8_ref(a, b, out, 1, &k);
+      for (int i = 0; i < n; i += period) {
+        const int8_t *pb = b;
+        uint32_t pairs = (uint32_t)period / 2, a0, b0, a1, b1, h0, l0, h1, l1, x;
+        __asm__ volatile(
+            "1:\n"
+            EDGE_ASM_LB_PI("%[a0]", "%[pa]", "1") EDGE_ASM_LB_PI("%[b0]", "%[pb]", "1")
+            EDGE_ASM_LB_PI("%[a1]", "%[pa]", "1") EDGE_ASM_LB_PI("%[b1]", "%[pb]", "1")
+            "mul %[h0], %[a0], %[ah]\n" "mul %[x], %[b0], %[bh]\n"
+            "mul %[l0], %[a0], %[al]\n" "mul %[a0], %[b0], %[bl]\n"
+            "add %[h0], %[h0], %[x]\n" "add %[l0], %[l0], %[a0]\n"
+            "mul %[h1], %[a1], %[ah]\n" "mul %[x], %[b1], %[bh]\n"
+            "mul %[l1], %[a1], %[al]\n" "mul %[a1], %[b1], %[bl]\n"
+            "add %[l0], %[l0], %[lc]\n" "sra %[l0], %[l0], %[t]\n"
+            "add %[h0], %[h0], %[hc]\n" "add %[h0], %[h0], %[l0]\n" "sra %[h0], %[h0], %[st]\n"
+            EDGE_ASM_LB_RR("%[h0]", "%[tab]", "%[h0]")
+            "add %[h1], %[h1], %[x]\n" "add %[l1], %[l1], %[a1]\n"
+            "add %[l1], %[l1], %[lc]\n" "sra %[l1], %[l1], %[t]\n"
+            "add %[h1], %[h1], %[hc]\n" "add %[h1], %[h1], %[l1]\n" "sra %[h1], %[h1], %[st]\n"
+            EDGE_ASM_LB_RR("%[h1]", "%[tab]", "%[h1]")
+            EDGE_ASM_SB_PI("%[h0]", "%[po]", "1") EDGE_ASM_SB_PI("%[h1]", "%[po]", "1")
+            EDGE_ASM_BDNZ("%[n]", "1b")
+            : [pa] "+r"(a), [pb] "+r"(pb), [po] "+r"(out), [n] "+r"(pairs), [a0] "=&r"(a0), [b0] "=&r"(b0),
+              [a1] "=&r"(a1), [b1] "=&r"(b1), [h0] "=&r"(h0), [l0] "=&r"(l0), [h1] "=&r"(h1), [l1] "=&r"(l1),
+              [x] "=&r"(x)
+            : [ah] "r"(ah), [al] "r"(al), [bh] "r"(bh), [bl] "r"(bl), [hc] "r"(hc), [lc] "r"(lc), [t] "r"(t),
+              [st] "r"(st), [tab] "r"(table)
+            : "memory");
+        if (period & 1) *out++ = clamp_i8(add_value(*a++, *pb, &k), k.act_min, k.act_max);
+      }
       return;
     }
   }
-  add_i8_ref(a, b, out, n, &k);
+  for (int i = 0; i < n; i += period) add_i8_ref(a + i, b, out + i, period, &k);
 }
 
-void requantize_i8(const int8_t *in, int8_t *out, int n, const channel_quant_t *q) {
-  if (n < 256) {        /* fewer outputs than table entries */
-    requantize_i8_ref(in, out, n, q);
-    return;
-  }
-  int8_t table[256];
+void add_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, const add_quant_t *q) {
+  add_bcast_i8(a, b, out, n, n, q);
+}
+
+void lut_i8(const int8_t *in, int8_t *out, int n, const int8_t *table) {
   const int8_t *t = table + 128;
-  rescale_table(table, *q);
   uint32_t blocks = (uint32_t)n / 8, v0, v1, v2, v3, v4, v5, v6, v7;
   if (blocks)
     __asm__ volatile(
@@ -283,6 +284,16 @@ void requantize_i8(const int8_t *in, int8_t *out, int n, const channel_quant_t *
         : [t] "r"(t)
         : "memory");
   for (int i = 0; i < n % 8; ++i) out[i] = t[in[i]];
+}
+
+void requantize_i8(const int8_t *in, int8_t *out, int n, const channel_quant_t *q) {
+  if (n < 256) {        /* fewer outputs than table entries */
+    requantize_i8_ref(in, out, n, q);
+    return;
+  }
+  int8_t table[256];
+  rescale_table(table, *q);
+  lut_i8(in, out, n, table);
 }
 
 void pad_i8(const int8_t *in, int8_t *out, int h, int w, int c, int top, int left, int bottom, int right,
@@ -333,7 +344,13 @@ void maxpool2d_i8(const int8_t *in, int8_t *out, const pool_shape_t *s, const ch
 void avgpool2d_i8(const int8_t *in, int8_t *out, const pool_shape_t *s, const avgpool_quant_t *q) {
   avgpool2d_i8_ref(in, out, s, q);
 }
+void add_bcast_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, int period, const add_quant_t *q) {
+  for (int i = 0; i < n; i += period) add_i8_ref(a + i, b, out + i, period, q);
+}
 void add_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, const add_quant_t *q) { add_i8_ref(a, b, out, n, q); }
+void lut_i8(const int8_t *in, int8_t *out, int n, const int8_t *table) {
+  for (int i = 0; i < n; ++i) out[i] = table[in[i] + 128];
+}
 void requantize_i8(const int8_t *in, int8_t *out, int n, const channel_quant_t *q) {
   requantize_i8_ref(in, out, n, q);
 }

@@ -65,14 +65,6 @@ void fc_nm_i8_ref(const int8_t *x, const nm_weights_t *w, int8_t *y, const quant
   for (int c = 0; c < w->rows; ++c) y[c] = requantize(nm_dot_ref(w, c, x, 0), c, q);
 }
 
-/* The four im2col rows (stride k) of output pixels p .. p+3; past the last pixel the last row is repeated. */
-static int im2col_block(const int8_t *in, int8_t *rows, int p, int pixels, const conv_shape_t *s, int32_t in_zp) {
-  int k = s->kh * s->kw * s->cin, valid = pixels - p < PIXELS ? pixels - p : PIXELS;
-  for (int r = 0; r < PIXELS; ++r)
-    conv2d_im2col_row(in, rows + r * k, k, p + (r < valid ? r : valid - 1), s, in_zp);
-  return valid;
-}
-
 #define PATTERN_SWITCH(w, CALL)                                       \
   switch ((w)->n * 100 + (w)->m) {                                    \
     case 104: CALL(1, 4); break;                                      \
@@ -94,7 +86,15 @@ static int im2col_block(const int8_t *in, int8_t *rows, int p, int pixels, const
     else loop##_4_16(__VA_ARGS__);                                     \
   } while (0)
 
-#ifdef EDGE_ISA_XEDGE
+#ifdef EDGE_ISA_XEDGE  /* (xdec builds define it too) */
+/* The four im2col rows (stride k) of output pixels p .. p+3; past the last pixel the last row is repeated. */
+static int im2col_block(const int8_t *in, int8_t *rows, int p, int pixels, const conv_shape_t *s, int32_t in_zp) {
+  int k = s->kh * s->kw * s->cin, valid = pixels - p < PIXELS ? pixels - p : PIXELS;
+  for (int r = 0; r < PIXELS; ++r)
+    conv2d_im2col_row(in, rows + r * k, k, p + (r < valid ? r : valid - 1), s, in_zp);
+  return valid;
+}
+
 /* ---------------------------------------------------------------- software: decimating im2col */
 
 /* Copy, for each of P rows, the activation under every stored entry from..nnz-1 (from: a multiple of the
@@ -237,11 +237,11 @@ void conv2d_nm_i8_sw(const int8_t *in, const nm_weights_t *w, int8_t *out, const
 
 INLINE void fc_sw(const int n, const int m, const int8_t *x, const nm_weights_t *w, int8_t *y, const quant_t *q,
                   int8_t *d) {
-  const int nnz = nm_nnz(w), value_stride = w->value_stride, offset_stride = w->offset_stride;
+  const int nnz = nm_nnz(w), value_stride = w->value_stride, offset_stride = w->offset_stride, rows = w->rows;
   const quant_t qc = *q;
   const int8_t *values = w->values;
   const uint32_t *offsets = w->offsets;
-  for (int c = 0; c < w->rows; ++c, values += value_stride, offsets += offset_stride) {
+  for (int c = 0; c < rows; ++c, values += value_stride, offsets += offset_stride) {
     int32_t acc;
     decimate(1, n, m, offsets, 0, nnz, x, 0, d, value_stride);
     dot_rows(1, values, d, value_stride, value_stride / 4, &acc);
@@ -395,28 +395,31 @@ INLINE void xdec_rows(const int R, const int P, const int n, const int m, const 
     for (int p = 0; p < P; ++p) acc[r][p] = a[r][p];
 }
 
-/* Per block of four pixels and output channel: the assembly loop over the channel's stored entries (its last
-   SIMD word's padding reads at most 2M/N <= 32 bytes past the fourth im2col row: conv2d_scratch_bytes leaves
-   more), the four requantized outputs. Weight rows and outputs are walked with running pointers. */
+/* Per block of four pixels: per output channel the assembly loop over the channel's stored entries (its last
+   SIMD word's padding reads at most 2M/N <= 32 bytes past the fourth im2col row, into the accumulators: times
+   zero), its four sums kept; then every channel's four requantized outputs, in a loop of their own (around the
+   assembly the compiler would spill the quantization parameters). Weight rows and outputs are walked with
+   running pointers. Scratch: the four im2col rows (4k bytes; k is a multiple of M) and 4 cout sums
+   (conv2d_scratch_bytes leaves more). */
 INLINE void conv_xdec(const int n, const int m, const int8_t *in, const nm_weights_t *w, int8_t *out,
                       const conv_shape_t *s, const quant_t *q, int8_t *rows) {
   const int pixels = conv_out_h(s) * conv_out_w(s), k = s->kh * s->kw * s->cin, cout = s->cout;
   const int value_stride = w->value_stride, offset_stride = w->offset_stride, words = value_stride / 4;
   const quant_t qc = *q;
   const int8_t *act[PIXELS] = {rows, rows + k, rows + 2 * k, rows + 3 * k};
+  int32_t (*sums)[PIXELS] = (int32_t (*)[PIXELS])(rows + PIXELS * k);
   for (int p = 0; p < pixels; p += PIXELS) {
-    int valid = im2col_block(in, rows, p, pixels, s, qc.in_zp);
+    const int valid = im2col_block(in, rows, p, pixels, s, qc.in_zp);
     const int8_t *values = w->values;
     const uint32_t *offsets = w->offsets;
+    for (int c = 0; c < cout; ++c, values += value_stride, offsets += offset_stride)
+      xdec_rows(1, PIXELS, n, m, &values, &offsets, act, words, (int32_t (*)[PIXELS])sums[c]);
     int8_t *o = out + p * cout;
-    for (int c = 0; c < cout; ++c, values += value_stride, offsets += offset_stride, ++o) {
-      int32_t acc[1][PIXELS];
-      xdec_rows(1, PIXELS, n, m, &values, &offsets, act, words, acc);
-      channel_quant_t cq = channel_quant(&qc, c);
-      o[0] = requantize_with(acc[0][0], cq);
-      if (valid > 1) o[cout] = requantize_with(acc[0][1], cq);
-      if (valid > 2) o[2 * cout] = requantize_with(acc[0][2], cq);
-      if (valid > 3) o[3 * cout] = requantize_with(acc[0][3], cq);
+    if (valid == PIXELS) {
+      for (int c = 0; c < cout; ++c, ++o) requantize4(sums[c], channel_quant(&qc, c), o, cout);
+    } else {
+      for (int c = 0; c < cout; ++c, ++o)
+        for (int r = 0; r < valid; ++r) o[r * cout] = requantize_with(sums[c][r], channel_quant(&qc, c));
     }
   }
 }
