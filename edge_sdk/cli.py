@@ -625,7 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
     ru.add_argument("--input", required=True, metavar="X.npy", help="the model's input (its ONNX shape and type: float32, or int8 / uint8 for a model quantized "
                          "at its input)")
     ru.add_argument("--output", default=None, metavar="Y.npy", help="write the output here (float32, dequantized; or the int8 / uint8 "
-                         "values of a model quantized at its output)")
+                         "values of a model quantized at its output, or the int32 sums of a ConvInteger / MatMulInteger output)")
     ru.add_argument("--json", action="store_true", help="print the output and the report as one JSON object")
     ru.set_defaults(func=_cmd_run)
 

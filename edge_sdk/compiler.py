@@ -38,9 +38,10 @@ def _tensor_json(t: Tensor) -> dict:
 
 def _tensor(d: dict) -> Tensor:
     """The tensor a manifest describes (its storage order: HWC / row-major by default, as compiled before it was
-    recorded)."""
+    recorded; stored int32 for an int32 ONNX type, else int8)."""
     return Tensor(d["name"], tuple(d["shape"]), QParams(d["scale"], d["zero_point"]),
-                  perm=tuple(d["order"]) if "order" in d else None)
+                  perm=tuple(d["order"]) if "order" in d else None,
+                  dtype="int32" if d.get("dtype") == "int32" else "int8")
 
 
 def _elf_sizes(elf: Path, memory: str) -> tuple[int, int, int]:
@@ -67,7 +68,8 @@ def _report(program: Program, title: str, elf: Path, quantized_here: bool) -> di
                "function": layer.function,
                "about": layer.about, "macs": layer.macs, "weight_bytes": layer.weight_bytes,
                "weights_in": _where(program, [layer]),
-               "output_shape": list(layer.output.shape), "cycles": None, "instructions": None}
+               "output_shape": list(layer.output.shape), "output_dtype": layer.output.dtype,
+               "cycles": None, "instructions": None}
               for layer in program.layers]
     flash_weights = sum(a.nbytes for layer in program.layers for role, a in layer.data.items()
                         if program.in_flash(layer, role))
@@ -222,7 +224,7 @@ def _write_input(elf: Path, dst: Path, offset: int, data: bytes) -> None:
     dst.write_bytes(bytes(image))
 
 
-def _parse_console(console: str, layers: int, output_bytes: int) -> tuple[list[tuple[int, int]], np.ndarray]:
+def _parse_console(console: str, layers: int, output_bytes: int) -> tuple[list[tuple[int, int]], bytes]:
     counts, hex_out = {}, None
     for line in console.splitlines():
         fields = line.split()
@@ -232,7 +234,7 @@ def _parse_console(console: str, layers: int, output_bytes: int) -> tuple[list[t
             hex_out = fields[1]
     if len(counts) != layers or hex_out is None or len(hex_out) != 2 * output_bytes:
         raise EdgeSdkError("the firmware did not report every layer and its output:\n" + console[-2000:])
-    return [counts[k] for k in range(layers)], np.frombuffer(bytes.fromhex(hex_out), np.int8)
+    return [counts[k] for k in range(layers)], bytes.fromhex(hex_out)
 
 
 class CompiledModel:
@@ -242,7 +244,8 @@ class CompiledModel:
         self.out_dir, self.manifest, self.report = Path(out_dir), manifest, report
         self.input, self.output = _tensor(manifest["input"]), _tensor(manifest["output"])
         # The ONNX types: float32 (quantized / dequantized on the host) or int8 / uint8 (already quantized: the
-        # tensor's quantization is then scale 1 and the storage shift, so the host stores the integers as they are).
+        # tensor's quantization is then scale 1 and the storage shift, so the host stores the integers as they are);
+        # an output may be int32 (an exact integer sum, stored as int32 and returned as it is).
         self.input_dtype, self.output_dtype = (np.dtype(manifest[k].get("dtype", "float32"))
                                                for k in ("input", "output"))
 
@@ -260,8 +263,8 @@ class CompiledModel:
     def run(self, x: np.ndarray, sim: str = "spike") -> np.ndarray:  # noqa: A002 - the SDK's option name
         """The model's output for input x (the ONNX input's shape and type: float32, or int8 / uint8 for a model
         quantized at its input), computed by the firmware on `sim` ("spike" or "rtl"), in the ONNX output's shape
-        and type (float32 dequantized, or the int8 / uint8 values). The report gets each layer's cycles (RTL) and
-        instructions; report.json is rewritten."""
+        and type (float32 dequantized, the int8 / uint8 values, or the int32 sums). The report gets each layer's
+        cycles (RTL) and instructions; report.json is rewritten."""
         from edge_sdk import sim as simulators
         x = np.asarray(x)
         self._check_input(x)
@@ -279,7 +282,10 @@ class CompiledModel:
         self.report["run"] = {"sim": sim, "cycles": sum(c for c, _ in counts) if sim == "rtl" else None,
                               "instructions": sum(i for _, i in counts), "sim_seconds": r.sim_seconds}
         write_json(self.report, self.out_dir / REPORT)
-        return self.output.q.dequantize(self.output.from_storage(raw)).astype(self.output_dtype)
+        stored = self.output.from_storage(np.frombuffer(raw, np.dtype(self.output.dtype).newbyteorder("<")))
+        if self.output.dtype == "int32":
+            return stored.astype(np.int32)
+        return self.output.q.dequantize(stored).astype(self.output_dtype)
 
     def reference(self, x: np.ndarray) -> np.ndarray:
         """onnxruntime's output for x on the QDQ model the firmware computes (graph optimizations off)."""

@@ -1,8 +1,8 @@
 """Read an ONNX model with `onnx`, check it, rewrite its integer operators (QLinearConv, ...) in QDQ form
 (qlinear.py), infer its shapes and check it is one the compiler can take: one input of static shape and one
-output, float32 or already quantized int8 / uint8, only operators of the compiler's set. `reference` runs a
-model with onnxruntime the way the compiled firmware is compared with it (graph optimizations off: the ONNX QDQ
-definition)."""
+output, float32 or already quantized int8 / uint8 (or an int32 output: a ConvInteger / MatMulInteger's sum), only
+operators of the compiler's set. `reference` runs a model with onnxruntime the way the compiled firmware is
+compared with it (graph optimizations off: the ONNX QDQ definition)."""
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -17,8 +17,10 @@ from edge_sdk.errors import EdgeSdkError
 from edge_sdk.frontend.qlinear import STANDARD_DOMAINS, to_qdq
 
 # A model's input and output: float32 (quantized / dequantized on the host exactly as QuantizeLinear /
-# DequantizeLinear do) or already quantized int8 / uint8 (the host stores / returns the integers as they are).
+# DequantizeLinear do) or already quantized int8 / uint8 (the host stores / returns the integers as they are);
+# the output may also be int32: the exact sum of a ConvInteger / MatMulInteger (qlinear.py), returned as it is.
 BOUNDARY_DTYPES = ("float32", "int8", "uint8")
+INTEGER_SUM_OPS = ("Conv", "MatMul")   # in QDQ form: ConvInteger / MatMulInteger, cast to the int32 output
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,18 @@ def _spec(value: onnx.ValueInfoProto, role: str) -> TensorSpec:
     return TensorSpec(value.name, tuple(dims), onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name)
 
 
+def _integer_sum(model: onnx.ModelProto, name: str) -> bool:
+    """Whether tensor `name` is a Cast to int32 of a Conv / MatMul (ConvInteger / MatMulInteger in QDQ form)."""
+    producers = {o: n for n in model.graph.node for o in n.output}
+    cast = producers.get(name)
+    return cast is not None and cast.op_type == "Cast" and \
+        any(a.name == "to" and a.i == onnx.TensorProto.INT32 for a in cast.attribute) and \
+        getattr(producers.get(cast.input[0]), "op_type", None) in INTEGER_SUM_OPS
+
+
 def interface(model: onnx.ModelProto) -> tuple[TensorSpec, TensorSpec]:
     """The model's one input and one output; an EdgeSdkError for any other number, a dynamic input shape or a
-    type other than BOUNDARY_DTYPES."""
+    type other than BOUNDARY_DTYPES (an output: or int32, the sum of a ConvInteger / MatMulInteger)."""
     initializers = {i.name for i in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
     for role, values in (("input", inputs), ("output", list(model.graph.output))):
@@ -88,14 +99,14 @@ def interface(model: onnx.ModelProto) -> tuple[TensorSpec, TensorSpec]:
                                + ", ".join(f"'{v.name}'" for v in values))
     x, y = _spec(inputs[0], "input"), _spec(model.graph.output[0], "output")
     for role, t in (("input", x), ("output", y)):
+        if t.dtype == "int32" and role == "output" and _integer_sum(model, t.name):
+            continue
         if t.dtype not in BOUNDARY_DTYPES:
-            why = ("an int32 tensor (the accumulator of a ConvInteger or MatMulInteger) has no int8 form, and every "
-                   "kernel requantizes its accumulator to int8: none writes int32. Quantize it (QLinearConv / "
-                   "QLinearMatMul, or a QuantizeLinear after the Conv / MatMul)") if t.dtype == "int32" else \
-                "the firmware computes on int8 tensors"
             host = "quantized" if role == "input" else "dequantized"
+            also = ", or an int32 one: the sum of a ConvInteger / MatMulInteger" if role == "output" else ""
+            why = "this one is not such a sum" if t.dtype == "int32" and also else "the firmware computes on int8 tensors"
             raise EdgeSdkError(f"the model's {role} '{t.name}' is {t.dtype}: the compiler takes a float32 {role} "
-                               f"({host} on the host) or an int8 / uint8 one (already quantized); {why}")
+                               f"({host} on the host) or an int8 / uint8 one (already quantized){also}; {why}")
     return x, y
 
 
@@ -118,6 +129,12 @@ def check_operators(model: onnx.ModelProto, supported: Collection[str], integer_
         more = f" ({len(bad) - 1} more node(s) too: {', '.join(sorted({n.op_type for n in bad[1:]}))})" if bad[1:] else ""
         raise EdgeSdkError(f"node '{first.name or first.output[0]}' is a {op} operator, which the compiler does not "
                            f"lower yet{more}; supported operators: {', '.join(sorted(supported))}")
+    outputs = {o.name for o in model.graph.output}
+    for n in model.graph.node:
+        if n.op_type == "Cast" and not (n.output[0] in outputs and _integer_sum(model, n.output[0])):
+            raise EdgeSdkError(f"node '{n.name or n.output[0]}' is a Cast operator, which the compiler lowers only as "
+                               "the int32 output of a ConvInteger / MatMulInteger (a Cast to int32 of a Conv / MatMul, "
+                               "the model's output)")
     floats = _float_tensors(model) if integer_only else set()
     for n in model.graph.node:
         if n.op_type in integer_only and floats.intersection([*n.input, *n.output]):

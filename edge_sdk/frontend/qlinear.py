@@ -16,11 +16,13 @@ the kernels reject: one scale per activation tensor). float16 / bfloat16 scales 
 float32, which holds them exactly.
 
 ConvInteger / MatMulInteger produce int32 accumulators: their QDQ form is the float sum of scale-1 dequantized
-values (exact below 2^24) cast to int32. The firmware has no int32 tensor (every kernel requantizes its
-accumulator to int8), so such a model is rejected at its int32 output (onnx_model.interface says why).
+values (exact below 2^24) cast to int32. The firmware computes that sum exactly in int32 and stores it
+(lowering/integer.py) as the model's output; an int32 output that another node reads is an error that names it
+(no kernel reads int32).
 
-Wide weights: the kernels multiply int8 weights w - zw (zero point 0), but asymmetric 8-bit weights (uint8 with
-a zero point away from 128, or int8 with one away from 0) give w - zw in [-255, 255]. A Conv (one group),
+Wide weights: the int8 kernels multiply int8 weights w - zw (zero point 0), but asymmetric 8-bit weights (uint8
+with a zero point away from 128, or int8 with one away from 0) give w - zw in [-255, 255]. (ConvInteger /
+MatMulInteger's kernel takes them as they are: int16 weights.) Any other Conv (one group),
 MatMul or Gemm whose constant weights leave int8 that way reads its input n = 2 or 3 times over: a 1x1 conv /
 matmul with 0/1 weights first repeats the input n times along the reduction axis (requantized to its own scale
 and zero point: each output is one input times 1, exact), and the weights become n int8 parts summing to
@@ -81,6 +83,7 @@ class _Graph:
         self.inputs = {i.name for i in graph.input} - self.constants.keys()
         self.names = {*self.constants, *self.inputs, *(o for n in graph.node for o in n.output)}
         self.nodes: list[onnx.NodeProto] = []
+        self.integer_sums: set[str] = set()   # outputs of the Conv / MatMul of ConvInteger / MatMulInteger
 
     def constant(self, node: onnx.NodeProto, index: int, role: str) -> np.ndarray | None:
         """The value of the node's input `index` (its `role`, e.g. "x_scale"); None when it is absent. An
@@ -161,12 +164,21 @@ class _Graph:
                   f"{_label(node)}/quantize_y", **({"axis": activation_axis} if per_axis else {}))
 
     def integer(self, node, op: str, weight_axis: int, activation_axis: int) -> None:
-        """ConvInteger / MatMulInteger: the scale-1 dequantized operands, `op` in float, cast to int32."""
+        """ConvInteger / MatMulInteger: the scale-1 dequantized operands, `op` in float, cast to int32 (an error
+        when another node reads the int32 result)."""
+        readers = [n for n in self.graph.node if node.output[0] in n.input]
+        if readers:
+            r = readers[0]
+            raise EdgeSdkError(f"node '{_label(node)}' ({node.op_type}): its int32 output '{node.output[0]}' is read "
+                               f"by node '{_label(r)}' ({r.op_type}); the firmware stores an int32 sum only as the "
+                               "model's output (no kernel reads int32): make it the output, or quantize the layer "
+                               "(QLinearConv / QLinearMatMul, or QDQ)")
         one = np.ones((), np.float32)
         inputs = [self.dequantize(node, 0, one, self.constant(node, 2, "x_zero_point"), activation_axis, "x"),
                   self.dequantize(node, 1, one, self.constant(node, 3, "w_zero_point"), weight_axis, "w")]
-        self.emit("Cast", [self.computed(node, op, inputs)], node.output[0], f"{_label(node)}/cast_int32",
-                  to=TensorProto.INT32)
+        result = self.computed(node, op, inputs)
+        self.integer_sums.add(result)
+        self.emit("Cast", [result], node.output[0], f"{_label(node)}/cast_int32", to=TensorProto.INT32)
 
     def repeated(self, node, x_dq: onnx.NodeProto, op: str, k: int, n: int) -> str:
         """The activation x_dq dequantizes, repeated n times along the reduction axis of `op` (k long): a 1x1
@@ -245,9 +257,10 @@ def _set_nodes(graph: onnx.GraphProto, nodes: list[onnx.NodeProto], removed: lis
 
 def to_qdq(model: onnx.ModelProto) -> onnx.ModelProto:
     """The model with its QLinearConv / QLinearMatMul / ConvInteger / MatMulInteger nodes in QDQ form and its
-    constant weights in int8 (a new model, at opset 13 or later for the former, when anything changed). An
-    EdgeSdkError naming a scale or zero point that is not a constant, blocked quantization, or a MatMul by a
-    batch of constant matrices."""
+    constant weights in int8 (those of ConvInteger / MatMulInteger as they are: their kernel takes w - zw in
+    int16) (a new model, at opset 13 or later for the former, when anything changed). An EdgeSdkError naming a
+    scale or zero point that is not a constant, blocked quantization, a MatMul by a batch of constant matrices,
+    or a ConvInteger / MatMulInteger whose int32 output another node reads."""
     standard = [n for n in model.graph.node if n.domain in STANDARD_DOMAINS]
     checks = _Graph(model.graph)
     for node in standard:
@@ -277,7 +290,7 @@ def to_qdq(model: onnx.ModelProto) -> onnx.ModelProto:
     producers = {o: n for n in rewritten for o in n.output}
     split = []
     for node in rewritten:
-        if node.domain in STANDARD_DOMAINS and node.op_type in WEIGHT_OPS:
+        if node.domain in STANDARD_DOMAINS and node.op_type in WEIGHT_OPS and node.output[0] not in g.integer_sums:
             weights = producers.get(node.input[1])
             split += [weights] if g.split_wide_weights(node, producers) else []
         g.nodes.append(node)

@@ -14,7 +14,7 @@ from edge_sdk.platform import ISAS, memory_map
 from edge_sdk.toolchain import FIRMWARE, compile_elf
 
 KERNEL_SOURCES = tuple(FIRMWARE / "kernels" / f for f in ("nn_dense_i8.c", "nn_sparse_i8.c", "matmul_i8.c",
-                                                           "nn_glue_i8.c", "nn_transformer_i8.c"))
+                                                           "nn_glue_i8.c", "nn_transformer_i8.c", "nn_int32.c"))
 
 __all__ = ["INTEGER_ONLY_OPS", "ONNX_OPS", "Program", "build", "check_target", "lower"]
 

@@ -1,7 +1,8 @@
 """C generation: `model.c` (the arena, each layer's shape and quantization structs, one timed kernel call per
 layer, then the per-layer counts and the output tensor on the console) and `weights.c` (every layer's constant
 data as const arrays, in RAM or, marked EDGE_FLASH, in flash). The console lines `@edge-layer K CYCLES INSTRET`
-and `@edge-output HEX` are what the host reads back (edge_sdk/compiler.py)."""
+and `@edge-output HEX` (the output's bytes: int8, or an int32 output's little-endian words) are what the host
+reads back (edge_sdk/compiler.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,13 +10,13 @@ import numpy as np
 from edge_sdk.lowering.program import Data, In, Layer, Out, Program, Scratch, Struct
 
 ARENA_SYMBOL = "edge_arena"
-KERNEL_HEADERS = ("nn_i8.h", "nn_glue_i8.h", "nn_transformer_i8.h")
+KERNEL_HEADERS = ("nn_i8.h", "nn_glue_i8.h", "nn_transformer_i8.h", "nn_int32.h")
 # Kernels whose scratch the lowering sizes with a copy of the firmware's formula: the program checks it first
 # (the firmware's size function and the struct it reads).
 SCRATCH_CHECKS = {**{f: ("conv2d_scratch_bytes", "conv_shape_t")
                      for f in ("conv2d_i8_xedge", "conv2d_nm_i8_sw", "conv2d_nm_i8_xdec")},
                   "matmul_act_i8": ("matmul_act_scratch_bytes", "matmul_act_t")}
-C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t", np.dtype(np.uint32): "uint32_t",
+C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int32_t", np.dtype(np.uint32): "uint32_t",
            np.dtype(np.int64): "int64_t"}
 
 
@@ -56,7 +57,8 @@ _HEX = np.array([f"\\x{b:02x}" for b in range(256)])
 
 def _initializer(values: np.ndarray) -> str:
     """int8 data as string literals (GCC reads megabytes of them in a second, 20x faster than a list of
-    numbers; the array is exactly as long as the string, so no terminating NUL is stored), int32 as numbers."""
+    numbers; the array is exactly as long as the string, so no terminating NUL is stored), wider types as
+    numbers."""
     if values.dtype == np.uint32:  # N:M offsets words
         values = values.astype(np.int64)
     elif values.dtype == np.int8:

@@ -2,7 +2,8 @@
 QuantizeLinear (done on the host), calls of Codegen="edge" functions (each a sequence of composite calls, one
 kernel selection each, layers.py), the output's DequantizeLinear (done on the host). An int8 / uint8 input or
 output (a model already quantized at its boundary) has no QuantizeLinear / DequantizeLinear: the host stores and
-returns its integers as they are. Any other binding is an operator without a kernel, and an error that names it.
+returns its integers as they are, and so does an int32 output (the exact sum of a ConvInteger / MatMulInteger,
+integer.py). Any other binding is an operator without a kernel, and an error that names it.
 A model that is only its boundary's QuantizeLinear or DequantizeLinear has no layer: the host computes it."""
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ SUPPORTED = ("conv2d, depthwise conv2d (groups = channels), dense (Gemm / MatMul
              "elementwise float operators with scalar constants (erf, tanh, sigmoid, exp, sqrt, GELU, +, -, *, /, "
              "pow), softmax, layer-norm, max / average pooling, mean, reshape / flatten / squeeze / unsqueeze, "
              "transpose, gather with a constant index, slice, requantize and ReLU, each between DequantizeLinear and "
-             "QuantizeLinear")
+             "QuantizeLinear; and as the model's int32 output, ConvInteger / MatMulInteger (conv / matmul with "
+             "constant weights, their exact integer sum)")
 
 
 def _bindings(expr) -> list:
@@ -59,8 +61,8 @@ class _Selection:
         self.layers: list[Layer] = []
         self.tensors: dict = {}          # Relax var of main -> Tensor
 
-    def new_tensor(self, shape, q, perm=None) -> Tensor:
-        return Tensor("", tuple(shape), q, perm=perm)
+    def new_tensor(self, shape, q, perm=None, dtype="int8") -> Tensor:
+        return Tensor("", tuple(shape), q, perm=perm, dtype=dtype)
 
     def region(self, func, args: list[Tensor]):
         """Lower a Codegen="edge" function; its result as a Tensor (or a tuple of them)."""
@@ -123,7 +125,10 @@ def select_layers(mod, isa: str, sparse: bool = True) -> tuple[Tensor, Tensor, l
                             perm=stored.order)
         else:
             leftovers.append(v)
-    if output is None and result in sel.tensors and (integers := _integers(result)) is not None:
+    if output is None and result in sel.tensors and sel.tensors[result].dtype == "int32":
+        stored = sel.tensors[result]     # an int32 sum (integer.py): returned as it is
+        output = Tensor("output", stored.shape, stored.q, base=stored, perm=stored.order, dtype="int32")
+    elif output is None and result in sel.tensors and (integers := _integers(result)) is not None:
         stored = sel.tensors[result]
         output = Tensor("output", stored.shape, integers, base=stored, perm=stored.order)
     if leftovers:

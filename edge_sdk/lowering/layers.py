@@ -5,7 +5,8 @@ input zero point folded in, fixed-point requantization parameters (quant.py).
 Kernels (firmware/include/nn_i8.h, nn_glue_i8.h, nn_transformer_i8.h): conv2d, depthwise and FC on the dense
 kernels (`_xedge`, the SIMD variants; `_ref`, plain C, with --isa base); conv2d and FC whose weights follow an N:M
 pattern on the sparse kernels (`_nm_i8_sw`, `_nm_i8_xdec`) where the cost model predicts them faster (sparsity.py); the
-glue kernels in plain C. Data movement and storage orders: layout.py; the transformer operators: transformer.py."""
+glue kernels in plain C. Data movement and storage orders: layout.py; the transformer operators: transformer.py;
+int32 outputs (ConvInteger / MatMulInteger): integer.py."""
 from __future__ import annotations
 
 import math
@@ -87,13 +88,16 @@ class Match:
 
     def _new_output(self) -> Tensor:
         root = self.exprs["root"]
+        if root.op.name == "relax.astype":       # an int32 sum stored as it is (integer.py)
+            return self.new_tensor(shape_of(root), QParams(1.0, 0), dtype="int32")
         if root.attrs.out_dtype not in ("int8", "uint8"):
             raise EdgeSdkError(f"{self.pattern} quantizes its output to {root.attrs.out_dtype}; the kernels "
                                "compute in int8 (int8 or uint8 QDQ)")
         return self.new_tensor(shape_of(root), qparams_of(root.args[1], root.args[2], f"the output of {self.pattern}"))
 
-    def weights(self, key: str, channel_axis: int) -> tuple[np.ndarray, np.ndarray]:
-        """The integer weights (zero point folded in) and one scale per output channel (`channel_axis`)."""
+    def weights(self, key: str, channel_axis: int, bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
+        """The integer weights (zero point folded in; an error unless they fit `bits`-bit integers, the kernel's
+        weights) and one scale per output channel (`channel_axis`)."""
         dq = self.exprs[key]
         w, s, z = _const(dq.args[0]), _const(dq.args[1]).astype(np.float64), _const(dq.args[2])
         channels = w.shape[channel_axis]
@@ -103,8 +107,8 @@ class Match:
         shape = [1] * w.ndim
         shape[channel_axis] = -1 if z.size > 1 else 1
         v = w.astype(np.int64) - z.astype(np.int64).reshape(shape)
-        if v.min(initial=0) < quant.INT8_MIN or v.max(initial=0) > quant.INT8_MAX:
-            raise EdgeSdkError(f"the weights of {self.pattern} minus their zero point leave int8 (range "
+        if v.min(initial=0) < -(1 << (bits - 1)) or v.max(initial=0) >= 1 << (bits - 1):
+            raise EdgeSdkError(f"the weights of {self.pattern} minus their zero point leave int{bits} (range "
                                f"{v.min()}..{v.max()}); quantize weights symmetrically (zero point 0)")
         return v, np.broadcast_to(s.reshape(-1), (channels,)).copy()
 
@@ -223,14 +227,20 @@ def conv2d_scratch_bytes(k: int, cout: int) -> int:
     return 4 * kp + 4 * kp + 8 * cout * 4 + 16
 
 
-def _conv(m: Match, depthwise: bool) -> list[Layer]:
+def conv_operands(m: Match) -> tuple[object, list[Layer], Tensor, QParams, Tensor]:
+    """A conv's attributes, the layers that put its input in HWC order, that input, its quantization, the output;
+    an error unless the conv takes one NCHW image."""
     a = m.exprs["op"].attrs
     x, xq = m.input("input")
     moved, x = in_order(m, x, HWC)
-    out = m.output()
     if a.data_layout != "NCHW" or a.kernel_layout != "OIHW" or x.shape[0] != 1:
         raise EdgeSdkError(f"conv2d of input {x.shape} ({a.data_layout}, {a.kernel_layout}): the kernels take one "
                            "NCHW image (batch 1)")
+    return a, moved, x, xq, m.output()
+
+
+def _conv(m: Match, depthwise: bool) -> list[Layer]:
+    a, moved, x, xq, out = conv_operands(m)
     if tuple(int(d) for d in a.dilation) != (1, 1):
         raise EdgeSdkError(f"conv2d with dilation {tuple(int(d) for d in a.dilation)} is not supported by the kernels")
     sh, sw = (int(s) for s in a.strides)

@@ -1,8 +1,9 @@
 """The pattern table of the MCU backend: each pattern is a quantized operator as TVM's ONNX importer writes a
-QDQ model in Relax (DequantizeLinear -> op -> QuantizeLinear, the int8 weights dequantized constants) and names
+QDQ model in Relax (DequantizeLinear -> op -> QuantizeLinear, the int8 weights dequantized constants; or, for
+ConvInteger / MatMulInteger, DequantizeLinear -> op -> Cast to int32, the model's output) and names
 the kernel selection that lowers it (layers.py). Registered once with TVM's `register_patterns` under the
 prefix "edge"; `FuseOpsByPattern` + `MergeCompositeFunctions` (partition.py) turn every match into a composite
-function `edge.<op>` whose parameters and result are int8 tensors.
+function `edge.<op>` whose parameters and result are int8 tensors (the int32 patterns' result: int32).
 
 ONNX_OPS is what the frontend accepts: the ONNX operators these patterns are made of and the shape arithmetic the
 compiler computes at compile time (INTEGER_ONLY_OPS, only on integer tensors)."""
@@ -19,7 +20,7 @@ from tvm import relax
 from tvm.ir import Constant
 from tvm.relax.dpl.pattern import DFPattern, is_const, is_op, is_tuple, wildcard
 
-from edge_sdk.lowering import evaluate, layers, layout, transformer
+from edge_sdk.lowering import evaluate, integer, layers, layout, transformer
 
 PREFIX = "edge"
 ELEMENTWISE_DEPTH = 6      # the longest chain of float elementwise operators one lookup table replaces
@@ -85,6 +86,26 @@ def _dense() -> KernelPattern:
     biased = is_op("relax.add")(ann["op"], ann["bias"]) | ann["op"]
     ann["root"] = _q(_with_relu(biased, ann))
     return KernelPattern("edge.dense", ann["root"], ann, layers.dense, ("Gemm", "MatMul", "Relu"))
+
+
+def _cast_int32(x: DFPattern) -> DFPattern:
+    """TVM's ONNX importer's Cast of a float tensor to int32: non-finite values to 0, to int64, wrapped modulo 2^32
+    into int32's range, to int32."""
+    finite = is_op("relax.where")(is_op("relax.logical_not")(is_op("relax.isfinite")(x)), is_const(), x)
+    wide = is_op("relax.floor_mod")(is_op("relax.astype")(finite), is_const())
+    wrapped = is_op("relax.where")(is_op("relax.greater_equal")(wide, is_const()),
+                                   is_op("relax.subtract")(wide, is_const()), wide)
+    return is_op("relax.astype")(wrapped)
+
+
+def _integer(name: str, op: str, lower, onnx_op: str) -> KernelPattern:
+    """ConvInteger / MatMulInteger as the frontend writes them: Cast<int32>(op(DequantizeLinear(x),
+    DequantizeLinear(constant weights))), the int32 sum stored as it is (integer.py)."""
+    ann = {"input": _dq(wildcard()), "weight": _dq(is_const())}
+    ann["op"] = is_op(op)(ann["input"], ann["weight"])
+    ann["root"] = _cast_int32(ann["op"])
+    return KernelPattern(name, ann["root"], ann, lower, (onnx_op, "Cast"),
+                         lambda exprs, values: str(exprs["root"].attrs.dtype) == "int32")
 
 
 def _activations(*keys: str):
@@ -164,6 +185,8 @@ TABLE = (
     _conv("edge.conv2d", layers.conv2d, lambda exprs, values: exprs["op"].attrs.groups == 1),
     _conv("edge.depthwise_conv2d", layers.depthwise_conv2d, _is_depthwise),
     _dense(),
+    _integer("edge.conv_integer", "relax.nn.conv2d", integer.conv, "Conv"),
+    _integer("edge.matmul_integer", "relax.matmul", integer.matmul, "MatMul"),
     _matmul(),
     _elementwise(),
     _binary("edge.add", ("relax.add", "relax.subtract"), layers.add, ("Add", "Sub")),

@@ -1,4 +1,4 @@
-"""What the lowering produces: int8 tensors, layers (one kernel call each, with their constant data) and the
+"""What the lowering produces: int8 tensors (and int32 ones: a model output that is an exact integer sum), layers (one kernel call each, with their constant data) and the
 program (layers in execution order, the model's input and output, the memory plan).
 
 Storage: a tensor is dense in some order of its logical axes (`Tensor.order`, outermost first): by default a
@@ -34,10 +34,11 @@ class Tensor:
     base: Tensor | None = None    # a view: bytes of `base` (a transpose or reshape that moves no data, a slice)
     perm: tuple[int, ...] | None = None   # the storage order of the logical axes; None: HWC for 4-D, else row-major
     offset: int = 0               # a view's first byte within its base
+    dtype: str = "int8"           # the stored elements: "int8", or "int32" (an int32 output, integer.py)
 
     @property
     def nbytes(self) -> int:
-        return math.prod(self.shape)
+        return math.prod(self.shape) * np.dtype(self.dtype).itemsize
 
     @property
     def buffer(self) -> Tensor:
@@ -56,7 +57,7 @@ class Tensor:
 
     @property
     def strides(self) -> tuple[int, ...]:
-        """The distance in bytes between neighbours along each logical axis."""
+        """The distance in elements (bytes of an int8 tensor) between neighbours along each logical axis."""
         strides, step = [0] * len(self.shape), 1
         for axis in reversed(self.order):
             strides[axis], step = step, step * self.shape[axis]
