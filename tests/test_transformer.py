@@ -242,6 +242,9 @@ OPERATORS = {
                            ["lut_i8", "lut_i8", "lut_i8", "div_i8"], None),
     "divide_by_constant_tensor": ((1, 8, 16), lambda: Lambda(lambda x: torch.tanh(x) / (torch.arange(16.0) + 1.5)),
                                   ["lut_i8", "div_i8"], "a constant of 16"),
+    "leaky_relu_and_log_sigmoid": ((1, 8, 16), lambda: Lambda(lambda x, fc: nn.functional.logsigmoid(
+        nn.functional.leaky_relu(fc(x), 0.1)), nn.Linear(16, 16)),
+        ["conv2d_i8_xedge", "add_bcast_i8", "lut_i8", "lut_i8", "lut_i8"], "leakyrelu"),
     "layer_norm_written_out": ((1, 16, 32), lambda: WrittenOutLayerNorm(32),
                                ["transpose_i8", "avgpool2d_i8", "copy_strided_i8", "add_i8", "lut_i8", "transpose_i8",
                                 "avgpool2d_i8", "lut_i8", "lut_i8", "copy_strided_i8", "div_i8", "mul_i8",

@@ -54,6 +54,11 @@ UNARY = {
     "relax.abs": np.abs,
     "relax.nn.gelu": _gelu,
     "relax.nn.gelu_tanh": _gelu_tanh,
+    "relax.log": np.log,
+}
+# Elementwise operators of one tensor with attributes (LeakyRelu's slope).
+UNARY_WITH_ATTRIBUTES = {
+    "relax.nn.leakyrelu": lambda args, attrs: np.where(args[0] >= 0, args[0], args[0] * _F32(attrs.alpha)),
 }
 BINARY = {
     "relax.add": np.add,
@@ -62,7 +67,8 @@ BINARY = {
     "relax.divide": np.divide,
     "relax.power": np.power,
 }
-ELEMENTWISE = {name: (lambda args, attrs, f=f: f(*args)) for name, f in {**UNARY, **BINARY}.items()}
+ELEMENTWISE = {**{name: (lambda args, attrs, f=f: f(*args)) for name, f in {**UNARY, **BINARY}.items()},
+               **UNARY_WITH_ATTRIBUTES}
 
 
 def _scatter_elements(args, attrs):

@@ -128,17 +128,19 @@ def _scalar_constants(exprs: dict, values: list) -> bool:
 
 def _elementwise() -> KernelPattern:
     """QuantizeLinear(f_n(...f_1(DequantizeLinear(x)))) for up to ELEMENTWISE_DEPTH float elementwise operators,
-    each of the island's tensor and scalar constants (GELU's Div -> Erf; Add 1; Mul 0.5; Tanh; Sigmoid)."""
+    each of the island's tensor and scalar constants (GELU's Div -> Erf; Add 1; Mul 0.5; Tanh; Sigmoid; Log;
+    LeakyRelu)."""
     ann = {"input": _dq(wildcard())}
     unary, binary = _any_op(evaluate.UNARY), _any_op(evaluate.BINARY)
+    leaky = _any_op(evaluate.UNARY_WITH_ATTRIBUTES)
     chains, chain = [], ann["input"]
     for _ in range(ELEMENTWISE_DEPTH):
-        chain = unary(chain) | binary(chain, _constant()) | binary(_constant(), chain)
+        chain = unary(chain) | binary(chain, _constant()) | binary(_constant(), chain) | leaky(chain)
         chains.append(chain)
     ann["root"] = _q(functools.reduce(operator.or_, chains))
     return KernelPattern("edge.elementwise", ann["root"], ann, transformer.elementwise,
                          ("Erf", "Tanh", "Sigmoid", "Exp", "Sqrt", "Neg", "Abs", "Gelu", "Add", "Sub", "Mul", "Div",
-                          "Pow"), _scalar_constants)
+                          "Pow", "Log", "LeakyRelu"), _scalar_constants)
 
 
 def _binary(name: str, ops: tuple[str, ...], lower, onnx_ops: tuple[str, ...]) -> KernelPattern:
