@@ -345,7 +345,7 @@ def test_unsupported_operators_name_op_and_node(tmp_path):
     an operator the compiler takes only in shape arithmetic. Each error names the operator and its node."""
     einsum = Lambda(lambda x: torch.einsum("bij,bkj->bik", x, torch.tanh(x)))
     where = Lambda(lambda x: torch.where(torch.arange(DIM) % 2 == 0, x, torch.tanh(x)))
-    for make, op, what in ((lambda: einsum, "Einsum", "a Einsum operator, which the compiler does not lower yet"),
+    for make, op, what in ((lambda: einsum, "Einsum", "an Einsum operator, which the compiler does not lower yet"),
                            (lambda: where, "Where", "a Where of float tensors \\(activations\\), which the "
                                                     "compiler does not lower yet")):
         model = export(make, tmp_path / f"{op}.onnx", BLOCK_SHAPE)

@@ -127,8 +127,9 @@ def check_operators(model: onnx.ModelProto, supported: Collection[str], integer_
         first = bad[0]
         op = first.op_type if first.domain in STANDARD_DOMAINS else f"{first.domain}.{first.op_type}"
         more = f" ({len(bad) - 1} more node(s) too: {', '.join(sorted({n.op_type for n in bad[1:]}))})" if bad[1:] else ""
-        raise EdgeSdkError(f"node '{first.name or first.output[0]}' is a {op} operator, which the compiler does not "
-                           f"lower yet{more}; supported operators: {', '.join(sorted(supported))}")
+        article = "an" if op[0] in "AEIOU" else "a"
+        raise EdgeSdkError(f"node '{first.name or first.output[0]}' is {article} {op} operator, which the compiler "
+                           f"does not lower yet{more}; supported operators: {', '.join(sorted(supported))}")
     outputs = {o.name for o in model.graph.output}
     for n in model.graph.node:
         if n.op_type == "Cast" and not (n.output[0] in outputs and _integer_sum(model, n.output[0])):
