@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edge_sdk.errors import EdgeSdkError
-from edge_sdk.lowering import codegen, memory
+from edge_sdk.lowering import codegen, memory, transformer
 from edge_sdk.lowering.graph import select_layers
 from edge_sdk.lowering.partition import partition
 from edge_sdk.lowering.patterns import INTEGER_ONLY_OPS, ONNX_OPS
@@ -35,6 +35,7 @@ def lower(mod, isa: str = "xedge", memory_name: str = "default", dense_only: boo
     check_target(isa, memory_name)
     memory.check_weights(weights)
     source, output, layers = select_layers(partition(mod), isa, sparse=not dense_only)
+    layers = transformer.fuse_lookup_tables(layers, output)
     program = Program(source, output, layers, isa, memory_name, memory.plan(source, output, layers))
     program.weights = weights
     return program

@@ -45,6 +45,7 @@ exact real value):
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -52,7 +53,7 @@ from edge_sdk.errors import EdgeSdkError
 from edge_sdk.lowering import evaluate, quant
 from edge_sdk.lowering.layers import Match, storage_shift
 from edge_sdk.lowering.layout import in_order
-from edge_sdk.lowering.program import Data, In, Layer, Out, Scratch, Struct, row_major
+from edge_sdk.lowering.program import Data, In, Layer, Out, Scratch, Struct, Tensor, row_major
 
 EXP_ONE_BITS = 30            # softmax: exp(0) = 2^30 in the table
 LAYER_NORM_MAX_DELTA = 2.0 ** -8
@@ -72,6 +73,29 @@ def elementwise(m: Match) -> list[Layer]:
            if b.value.op.name in evaluate.ELEMENTWISE]
     return [Layer("", "lut", "glue", "lut_i8", (In(0), Out(), out.nbytes, Data("table")), [x], out,
                   about=f"{' -> '.join(ops)}, {out.nbytes} elements", data={"table": table})]
+
+
+def fuse_lookup_tables(layers: list[Layer], output: Tensor) -> list[Layer]:
+    """Consecutive lookup tables as one: a `lut_i8` layer whose input is the output of another, read by no other
+    layer and not the model's output, becomes that layer's table composed with its own (exact: each is a function
+    of one int8 value). quantize_static quantizes between the operators of an island it knows (GELU's Div, Erf,
+    Add: three tables, one pass here)."""
+    readers: dict[int, int] = {}
+    for layer in layers:
+        for t in layer.inputs:
+            readers[id(t.buffer)] = readers.get(id(t.buffer), 0) + 1
+    fused: list[Layer] = []
+    for layer in layers:
+        first = fused[-1] if fused else None
+        if (layer.function == "lut_i8" and first is not None and first.function == "lut_i8"
+                and layer.inputs[0] is first.output and readers.get(id(first.output), 0) == 1
+                and first.output is not output.buffer):
+            table = layer.data["table"][first.data["table"].astype(np.int64) + 128]
+            fused[-1] = replace(first, args=layer.args, output=layer.output, data={"table": table},
+                                about=f"{first.about.rsplit(',', 1)[0]} | {layer.about}")
+        else:
+            fused.append(layer)
+    return fused
 
 
 def matmul_scratch_bytes(k: int, n: int) -> int:
