@@ -7,6 +7,7 @@ import dataclasses
 import itertools
 import json
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -18,8 +19,9 @@ from accelerator_models.common.errors import ModelError
 from accelerator_models.common.executor import execute
 from accelerator_models.common.program import Infeasible, Op, Program
 from accelerator_models.mas_attention import commands, schedules, search, workloads
+from accelerator_models.mas_attention import evaluate as evaluation
 from accelerator_models.mas_attention.bounds import bounds
-from accelerator_models.mas_attention.evaluate import check_numerics, evaluate, random_inputs, reference
+from accelerator_models.mas_attention.evaluate import check_group, check_numerics, evaluate, random_inputs, reference
 from edge_sdk.cli import main
 
 SMALL = hardware.load("edge-small")
@@ -165,6 +167,27 @@ def test_engine_invariants(schedule):
         _check_invariants(p.ops, tl, SMALL)
         o_bytes = sum(op.dram_write for op in p.ops if op.unit == "store" and "store O" in op.name)
         assert o_bytes == math.prod((2, 96, 16)) * SMALL.word_bytes        # every output written once
+
+
+@pytest.mark.parametrize("schedule", schedules.SCHEDULES)
+def test_numerics_checked_in_groups_of_heads(schedule):
+    """The check in groups of heads (what bounds its memory on long layers) covers every head: the same verdict and
+    error as all heads at once, and a wrong head in the last group is found."""
+    wl = workloads.parse_custom("5x40x48x8")
+    inputs = random_inputs(wl, wl.heads, 2)
+    ev = evaluate(schedule, wl, SMALL, next(iter(_tilings(schedule, wl, 1, seed=2))))
+    whole = check_numerics(ev, wl, SMALL, inputs)
+    assert whole["exact"] and whole["checked_heads"] == 5
+    for group in (1, 2):
+        assert check_numerics(ev, wl, SMALL, inputs, group=group) == whole
+    assert check_group(wl, budget=32 * 40 * 48 * 2) == 2 and check_group(wl, budget=1) == 1
+
+    def corrupt_last_head(ops, timeline, dram, slot_shapes):
+        execute(ops, timeline, dram, slot_shapes)
+        if dram["Q"].shape[0] == 1 and np.array_equal(dram["Q"][0], inputs["Q"][4]):
+            dram["O"][0, 0, 0] += 1.0
+    with mock.patch.object(evaluation, "execute", corrupt_last_head):
+        assert not check_numerics(ev, wl, SMALL, inputs, group=2)["exact"]
 
 
 @pytest.mark.parametrize("schedule", schedules.SCHEDULES)
