@@ -169,9 +169,11 @@ def table() -> str:
             wall = {a: sum(run["wall_seconds"] for run in r["runs"]) for a, r in by.items()}
             ratios = (f"; Bio-FO / BP: peak memory {by['bio-fo']['peak_train_memory_bytes'] / by['bp']['peak_train_memory_bytes']:.2f}, "
                       f"MACs per sample {by['bio-fo']['train_macs_per_sample'] / by['bp']['train_macs_per_sample']:.2f}, "
-                      f"wall time {wall['bio-fo'] / wall['bp']:.2f}")
-            lines.append(f"| learning, {task} {rows[0]['layers']} x {rows[0]['epochs']} epochs on {rows[0]['n_train']:,} "
-                         f"samples ({config} config, {len(rows[0]['runs'])} seeds): test error % | {errs}{ratios} | "
+                      f"wall time {wall['bio-fo'] / wall['bp']:.2f}") if {"bio-fo", "bp"} <= by.keys() else ""
+            shown = rows[0] if rows else next(r for r in lr["rows"] if r["task"] == task)
+            setting = (f"{rows[0]['epochs']} epochs on {rows[0]['n_train']:,} samples ({config} config, "
+                       f"{len(rows[0]['runs'])} seeds)") if rows else f"({config} config)"
+            lines.append(f"| learning, {task} {shown['layers']} x {setting}: test error % | {errs.lstrip(', ')}{ratios} | "
                          f"{LEARNING_ANCHORS.get(task, LEARNING_ANCHORS['other'])} | `{lr['command']}` |")
     lm = load("learning_memory")
     for name, net in (lm or {}).get("networks", {}).items():

@@ -242,6 +242,8 @@ OPERATORS = {
                            ["lut_i8", "lut_i8", "div_i8"], None),
     "divide_by_constant_tensor": ((1, 8, 16), lambda: Lambda(lambda x: torch.tanh(x) / (torch.arange(16.0) + 1.5)),
                                   ["lut_i8", "div_i8"], "a constant of 16"),
+    "table_read_twice": ((1, 64), lambda: Lambda(lambda x: torch.sigmoid(torch.tanh(x)) + torch.tanh(x)),
+                         ["lut_i8", "lut_i8", "add_i8"], "sigmoid"),
     "leaky_relu_and_log_sigmoid": ((1, 8, 16), lambda: Lambda(lambda x, fc: nn.functional.logsigmoid(
         nn.functional.leaky_relu(fc(x), 0.1)), nn.Linear(16, 16)),
         ["conv2d_i8_xedge", "add_bcast_i8", "lut_i8"], "leakyrelu"),
@@ -358,7 +360,7 @@ def test_unsupported_operators_name_op_and_node(tmp_path):
 def test_operators_the_kernels_cannot_compute_exactly_enough(tmp_path):
     """A softmax quantized to a scale above 1 (probabilities would round to 0 or 1), a layer-norm whose output
     scale would put its fixed point more than 2^-8 steps off, a power of two activations, a constant tensor divided
-    by an activation: clear errors.
+    by an activation, a lookup table with NaN entries (the log of negative inputs): clear errors.
     (A layer-norm over a non-trailing axis cannot come from ONNX: LayerNormalization normalizes the axes from
     `axis` on, and TVM's importer rejects a gamma of another shape.)"""
     cases = [
@@ -373,8 +375,10 @@ def test_operators_the_kernels_cannot_compute_exactly_enough(tmp_path):
         assert_nothing_written(tmp_path, "out")
     power = Lambda(lambda x: torch.tanh(x) ** torch.sigmoid(x))
     divide = Lambda(lambda x: (torch.arange(DIM) + 1.0) / torch.sigmoid(x))
+    log = Lambda(lambda x: torch.log(x))       # of inputs calibrated on negative values too
     for name, module, message in (
             ("power", power, r"relax.power producing \(1, 16, 32\) float32 has no kernel"),
+            ("log", log, "the elementwise operators log give NaN for some of their int8 inputs"),
             ("divide", divide, r"a Div of a constant tensor of shape \(32,\) by an activation: the kernels divide an "
                                "activation by an activation or a constant")):
         with pytest.raises(EdgeSdkError, match=message):

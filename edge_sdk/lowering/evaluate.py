@@ -20,6 +20,7 @@ from tvm import relax
 from tvm.ir import Constant, Op
 from tvm.ir.prim import FloatImm, IntImm
 
+from edge_sdk.errors import EdgeSdkError
 from edge_sdk.lowering.quant import dequantize_linear, quantize_linear
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -117,8 +118,9 @@ def constant(expr) -> np.ndarray:
     return call(expr.op.name, [constant(a) for a in expr.args], expr.attrs)
 
 
-def function(func, inputs: list[np.ndarray]) -> np.ndarray:
-    """func (a Relax function of OPS operators) evaluated on inputs."""
+def function(func, inputs: list[np.ndarray], nan_error: str | None = None) -> np.ndarray:
+    """func (a Relax function of OPS operators) evaluated on inputs; with `nan_error`, an EdgeSdkError of that text
+    when a value on the way is NaN (which QuantizeLinear has no integer for)."""
     env = dict(zip(func.params, inputs))
 
     def value(e):
@@ -128,6 +130,8 @@ def function(func, inputs: list[np.ndarray]) -> np.ndarray:
         for b in block.bindings:
             env[b.var] = call(b.value.op.name, [value(a) for a in b.value.args], b.value.attrs) \
                 if isinstance(b.value, relax.Call) else value(b.value)
+            if nan_error and np.issubdtype(np.asarray(env[b.var]).dtype, np.floating) and np.isnan(env[b.var]).any():
+                raise EdgeSdkError(nan_error)
     return value(func.body.body)
 
 

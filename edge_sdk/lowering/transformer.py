@@ -67,10 +67,12 @@ def elementwise(m: Match) -> list[Layer]:
     out.perm = x.order
     in_type = evaluate.constant(m.exprs["input"].args[2]).dtype
     codes = (np.arange(-128, 128) + storage_shift(in_type)).astype(in_type)
-    y = evaluate.function(m.function, [codes])
-    table = (y.astype(np.int64) - storage_shift(y.dtype)).astype(np.int8)
     ops = [b.value.op.name.removeprefix("relax.") for block in m.function.body.blocks for b in block.bindings
            if b.value.op.name in evaluate.ELEMENTWISE]
+    y = evaluate.function(m.function, [codes], nan_error=f"the elementwise operators {' -> '.join(ops)} give NaN "
+                          "for some of their int8 inputs (e.g. the log or square root of a negative value), which "
+                          "QuantizeLinear has no integer for")
+    table = (y.astype(np.int64) - storage_shift(y.dtype)).astype(np.int8)
     return [Layer("", "lut", "glue", "lut_i8", (In(0), Out(), out.nbytes, Data("table")), [x], out,
                   about=f"{' -> '.join(ops)}, {out.nbytes} elements", data={"table": table})]
 
