@@ -125,6 +125,8 @@ def main() -> None:
                         help="skip a row whose training (all seeds) is estimated to take longer (one epoch timed); "
                              "the results say which and the estimate (default %(default)s)")
     args = parser.parse_args()
+    if not args.max_hours > 0 or args.max_hours == float("inf"):
+        parser.error(f"--max-hours must be a positive number of hours, got {args.max_hours}")
     torch.set_num_threads(args.threads)
     if args.memory_only:
         write_result("learning_memory", {"data": "MNIST, one epoch (memory does not depend on the epochs), each "
