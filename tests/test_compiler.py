@@ -58,6 +58,27 @@ class Residual(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class MobileNetV3Block(nn.Module):
+    """MobileNetV3's pieces: a stride-2 stem, an inverted residual (1x1 expand, 3x3 depthwise, squeeze-and-excite
+    with HardSigmoid scaling the channels, 1x1 project, residual add), HardSwish after each conv, global pool, FC."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.BatchNorm2d(16), nn.Hardswish())
+        self.expand = nn.Sequential(nn.Conv2d(16, 32, 1), nn.BatchNorm2d(32), nn.Hardswish())
+        self.dw = nn.Sequential(nn.Conv2d(32, 32, 3, 1, 1, groups=32), nn.BatchNorm2d(32), nn.Hardswish())
+        self.squeeze, self.excite = nn.Conv2d(32, 8, 1), nn.Conv2d(8, 32, 1)
+        self.project = nn.Sequential(nn.Conv2d(32, 16, 1), nn.BatchNorm2d(16))
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.dw(self.expand(x))
+        scale = nn.functional.hardsigmoid(self.excite(torch.relu(self.squeeze(y.mean((2, 3), keepdim=True)))))
+        x = x + self.project(y * scale)
+        return self.head(x.mean((2, 3)))
+
+
 class WithCumsum(SmallMLP):
     def forward(self, x):
         return torch.cumsum(super().forward(x), dim=1)
@@ -175,6 +196,20 @@ def test_glue_operators_on_spike(work):
     assert [row["op"] for row in compiled.report["layers"]] == [
         "conv2d", "depthwise_conv2d", "conv2d", "add", "avg_pool2d", "avg_pool2d", "dense"]
     check_matches_onnxruntime(compiled, "spike")
+
+
+def test_mobilenet_v3_block_on_spike_and_the_rtl(work):
+    """HardSwish and HardSigmoid (islands that read their input twice: one lookup table each) and the
+    squeeze-and-excite's broadcast Mul: within one step of onnxruntime on Spike, the same bytes on the RTL."""
+    shape = (1, 3, 16, 16)
+    compiled = compiler.compile(export(MobileNetV3Block, work / "mobilenet_v3.onnx", shape), work / "mnv3_out",
+                                calibration=samples(shape, 32))
+    tables = [row["about"] for row in compiled.report["layers"] if row["function"] == "lut_i8"]
+    assert len(tables) == 4 and all(t.startswith("add -> clip -> divide -> multiply") for t in tables[:3])
+    assert tables[3].startswith("multiply -> add -> clip")
+    outputs = check_matches_onnxruntime(compiled, "spike")
+    x = np.random.default_rng(102).standard_normal(shape).astype(np.float32)   # the last seed's input
+    assert np.array_equal(compiled.run(x, "rtl"), outputs[-1])
 
 
 def test_rtl_cycles_and_the_same_output_as_spike(mlp):

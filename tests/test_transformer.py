@@ -247,6 +247,14 @@ OPERATORS = {
     "leaky_relu_and_log_sigmoid": ((1, 8, 16), lambda: Lambda(lambda x, fc: nn.functional.logsigmoid(
         nn.functional.leaky_relu(fc(x), 0.1)), nn.Linear(16, 16)),
         ["conv2d_i8_xedge", "add_bcast_i8", "lut_i8"], "leakyrelu"),
+    # islands that read their input twice (x * clip(x + 3, 0, 6) / 6, ...): one table each, composed with the next
+    "hard_swish_and_hard_sigmoid": ((1, 8, 16), lambda: Lambda(lambda x, a, b: b(nn.functional.hardsigmoid(
+        a(nn.functional.hardswish(3 * x)))), nn.Linear(16, 16), nn.Linear(16, 8)),
+        ["lut_i8", "conv2d_i8_xedge", "add_bcast_i8", "lut_i8", "conv2d_i8_xedge", "add_bcast_i8"], "clip -> divide"),
+    "elu_selu_mish": ((1, 8, 16), lambda: Lambda(lambda x, a, b: b(nn.functional.mish(a(nn.functional.selu(
+        nn.functional.elu(x))))), nn.Linear(16, 16), nn.Linear(16, 8)),
+        ["lut_i8", "conv2d_i8_xedge", "add_bcast_i8", "lut_i8", "mul_i8", "conv2d_i8_xedge", "add_bcast_i8"],
+        "exp -> subtract -> nn.relu"),
     "layer_norm_written_out": ((1, 16, 32), lambda: WrittenOutLayerNorm(32),
                                ["transpose_i8", "avgpool2d_i8", "copy_strided_i8", "add_i8", "lut_i8", "transpose_i8",
                                 "avgpool2d_i8", "lut_i8", "copy_strided_i8", "div_i8", "mul_i8",
@@ -340,6 +348,19 @@ def one_operator_qdq(op: str, shape, out_scale: float, constants=(), **attribute
     graph = helper.make_graph(nodes, op, [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)], init)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("op, attributes", [("HardSigmoid", {"alpha": 0.3, "beta": 0.4}), ("HardSwish", {}),
+                                           ("Elu", {"alpha": 0.7}), ("Softplus", {}), ("Softsign", {}),
+                                           ("ThresholdedRelu", {"alpha": 1.5})])
+def test_island_reading_its_input_twice_on_every_int8_value(op, attributes, tmp_path):
+    """An activation TVM's importer writes as a graph that reads its input twice (HardSwish x * clip(x + 3)/6,
+    ThresholdedRelu (x > alpha) * x, ...), quantized around it: one lookup table, within one step of onnxruntime
+    on all 256 input codes (scale 0.05: -6.4 to 6.35)."""
+    x = (np.arange(-128, 128, dtype=np.float32) * np.float32(0.05)).reshape(1, 256)
+    model = compiler.compile(one_operator_qdq(op, [1, 256], 0.03, **attributes), tmp_path / "out")
+    assert functions(model) == ["lut_i8"]
+    assert_within_one_step(model, x)
 
 
 def test_unsupported_operators_name_op_and_node(tmp_path):

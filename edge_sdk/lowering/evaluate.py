@@ -8,8 +8,9 @@ rounded to float32, QuantizeLinear / DequantizeLinear as in quant.py):
 - `function`: a composite function evaluated on given inputs: the lookup table of an elementwise island is its
   function evaluated on all 256 int8 values (transformer.py).
 
-ELEMENTWISE holds the float operators an elementwise island may chain (patterns.py builds its pattern from it):
-unary ones and binary ones whose other operand is a constant."""
+ELEMENTWISE holds the float operators an elementwise island may be made of (patterns.py builds its pattern from
+it): unary ones, ones of one tensor with attributes or scalar arguments (a slope, a dtype, clip bounds), and binary
+ones whose other operand is a constant or another function of the island's input (HardSwish: x * clip(x + 3)/6)."""
 from __future__ import annotations
 
 import math
@@ -56,10 +57,14 @@ UNARY = {
     "relax.nn.gelu": _gelu,
     "relax.nn.gelu_tanh": _gelu_tanh,
     "relax.log": np.log,
+    "relax.nn.relu": lambda x: np.maximum(x, np.zeros((), x.dtype)),
 }
-# Elementwise operators of one tensor with attributes (LeakyRelu's slope).
+# Elementwise operators of one tensor with attributes (LeakyRelu's slope, a Cast's dtype) or with scalar arguments
+# (Clip's bounds, integer immediates, as TVM's importer writes HardSigmoid and HardSwish): name -> (scalar arguments, function).
 UNARY_WITH_ATTRIBUTES = {
-    "relax.nn.leakyrelu": lambda args, attrs: np.where(args[0] >= 0, args[0], args[0] * _F32(attrs.alpha)),
+    "relax.nn.leakyrelu": (0, lambda args, attrs: np.where(args[0] >= 0, args[0], args[0] * _F32(attrs.alpha))),
+    "relax.astype": (0, lambda args, attrs: args[0].astype(str(attrs.dtype))),
+    "relax.clip": (2, lambda args, attrs: np.clip(args[0], args[1], args[2]).astype(args[0].dtype)),
 }
 BINARY = {
     "relax.add": np.add,
@@ -67,9 +72,13 @@ BINARY = {
     "relax.multiply": np.multiply,
     "relax.divide": np.divide,
     "relax.power": np.power,
+    "relax.maximum": np.maximum,
+    "relax.minimum": np.minimum,
+    "relax.greater": np.greater,
+    "relax.less": np.less,
 }
 ELEMENTWISE = {**{name: (lambda args, attrs, f=f: f(*args)) for name, f in {**UNARY, **BINARY}.items()},
-               **UNARY_WITH_ATTRIBUTES}
+               **{name: f for name, (_, f) in UNARY_WITH_ATTRIBUTES.items()}}
 
 
 def _scatter_elements(args, attrs):
@@ -88,8 +97,6 @@ OPS = {
     **ELEMENTWISE,
     "relax.quantize": lambda args, attrs: quantize_linear(args[0], args[1], args[2], int(attrs.axis)),
     "relax.dequantize": lambda args, attrs: dequantize_linear(args[0], args[1], args[2], int(attrs.axis)),
-    "relax.less": lambda args, attrs: np.less(args[0], args[1]),
-    "relax.greater": lambda args, attrs: np.greater(args[0], args[1]),
     "relax.equal": lambda args, attrs: np.equal(args[0], args[1]),
     "relax.where": lambda args, attrs: np.where(args[0], args[1], args[2]),
     "relax.take": _take,

@@ -14,6 +14,8 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from tvm.relax.backend.pattern_registry import get_patterns_with_prefix, register_patterns
 from tvm.relax.backend.utils import has_leaking_intermediate_variables
 from tvm import relax
@@ -50,13 +52,17 @@ def _constant() -> DFPattern:
     return is_const() | _dq(is_const())
 
 
+def _union(patterns) -> DFPattern:
+    return functools.reduce(operator.or_, patterns)
+
+
 def _any_op(names) -> DFPattern:
-    return functools.reduce(operator.or_, (is_op(n) for n in names))
+    return _union(is_op(n) for n in names)
 
 
 def _any_tuple(fields: list[DFPattern]) -> DFPattern:
     """A tuple of the first n of `fields`, for any n >= 1."""
-    return functools.reduce(operator.or_, (is_tuple(fields[:n]) for n in range(1, len(fields) + 1)))
+    return _union(is_tuple(fields[:n]) for n in range(1, len(fields) + 1))
 
 
 def _with_relu(core: DFPattern, ann: dict) -> DFPattern:
@@ -122,25 +128,51 @@ def _matmul() -> KernelPattern:
 
 def _scalar_constants(exprs: dict, values: list) -> bool:
     """Every constant the match reads is a scalar (so each output element is a function of one input element)."""
-    return all(a.value.numpy().size == 1 for v in values if isinstance(v, relax.Call)
+    return all(evaluate.constant(a).size == 1 for v in values if isinstance(v, relax.Call)
                for a in v.args if isinstance(a, Constant))
 
 
-def _elementwise() -> KernelPattern:
-    """QuantizeLinear(f_n(...f_1(DequantizeLinear(x)))) for up to ELEMENTWISE_DEPTH float elementwise operators,
-    each of the island's tensor and scalar constants (GELU's Div -> Erf; Add 1; Mul 0.5; Tanh; Sigmoid; Log;
-    LeakyRelu)."""
-    ann = {"input": _dq(wildcard())}
-    unary, binary = _any_op(evaluate.UNARY), _any_op(evaluate.BINARY)
-    leaky = _any_op(evaluate.UNARY_WITH_ATTRIBUTES)
-    chains, chain = [], ann["input"]
+def _elementwise_chains(start: DFPattern) -> list[DFPattern]:
+    """`start` followed by 1, 2, ... ELEMENTWISE_DEPTH float elementwise operators, each of the one tensor before it
+    and scalar constants or arguments. Each level has operator patterns of its own: the matcher memoizes a pattern's
+    match, so one shared by two levels would only match chains that repeat the same operator."""
+    chains, chain = [], start
     for _ in range(ELEMENTWISE_DEPTH):
-        chain = unary(chain) | binary(chain, _constant()) | binary(_constant(), chain) | leaky(chain)
+        unary, binary = _any_op(evaluate.UNARY), _any_op(evaluate.BINARY)
+        chain = _union([unary(chain), binary(chain, _constant()), binary(_constant(), chain),
+                        *(is_op(name)(chain, *(wildcard() for _ in range(scalars)))
+                          for name, (scalars, _) in evaluate.UNARY_WITH_ATTRIBUTES.items())])
         chains.append(chain)
-    ann["root"] = _q(functools.reduce(operator.or_, chains))
+    return chains
+
+
+def _elementwise() -> KernelPattern:
+    """QuantizeLinear of a float elementwise island on one int8 tensor: a chain f_n(...f_1(DequantizeLinear(x))) of
+    up to ELEMENTWISE_DEPTH operators of one tensor and scalar constants (GELU's Div -> Erf; Add 1; Mul 0.5; Tanh;
+    Sigmoid; Log; LeakyRelu; HardSigmoid's Mul, Add, Clip), or two such chains of the same x joined by a binary
+    operator and followed by another chain (HardSwish x * (clip(x + 3) / 6), ELU, SELU, Softplus, Mish, Softsign,
+    ThresholdedRelu as TVM's importer writes them; each use of x is dequantized on its own: partition.py)."""
+    ann = {"input": _dq(wildcard()), "other_input": _dq(wildcard())}
+    first, second = _elementwise_chains(ann["input"]), _elementwise_chains(ann["other_input"])
+    fork = _any_op(evaluate.BINARY)(_union([ann["input"], *first]), _union([ann["other_input"], *second]))
+    ann["root"] = _q(_union([*first, fork, *_elementwise_chains(fork)]))
     return KernelPattern("edge.elementwise", ann["root"], ann, transformer.elementwise,
                          ("Erf", "Tanh", "Sigmoid", "Exp", "Sqrt", "Neg", "Abs", "Gelu", "Add", "Sub", "Mul", "Div",
-                          "Pow", "Log", "LeakyRelu"), _scalar_constants)
+                          "Pow", "Log", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Selu", "Softplus", "Mish",
+                          "Softsign", "ThresholdedRelu"), _one_input_island)
+
+
+def _one_input_island(exprs: dict, values: list) -> bool:
+    """Every constant the island reads is a scalar (each output element is a function of one input element), both
+    branches of a fork dequantize the same int8 tensor with the same parameters, and it is more than ReLUs (a
+    requantization: edge.requantize)."""
+    if "other_input" in exprs:
+        a, b = exprs["input"], exprs["other_input"]
+        if not (a.args[0].same_as(b.args[0]) and all(np.array_equal(evaluate.constant(x), evaluate.constant(y))
+                                                     for x, y in zip(a.args[1:], b.args[1:]))):
+            return False
+    ops = {v.op.name for v in values if isinstance(v, relax.Call)} - {"relax.dequantize", "relax.quantize"}
+    return bool(ops - {"relax.nn.relu"}) and _scalar_constants(exprs, values)
 
 
 def _binary(name: str, ops: tuple[str, ...], lower, onnx_ops: tuple[str, ...]) -> KernelPattern:
