@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge_sdk.errors import EdgeSdkError
-from edge_sdk.lowering.layers import Match, conv_operands, shape_of
+from edge_sdk.lowering.layers import Match, conv_operands, conv_weights, shape_of
 from edge_sdk.lowering.layout import in_order
 from edge_sdk.lowering.program import Data, In, Layer, Out, Struct, Tensor, row_major
 
@@ -38,17 +38,16 @@ def _layer(op: str, x: Tensor, x_zp: int, rows: np.ndarray, out: Tensor, shape: 
 def conv(m: Match) -> list[Layer]:
     """ConvInteger: the conv's taps (padding, groups, dilation, strides) on the HWC input, int32 HWC output."""
     a, pre, x, xq, out = conv_operands(m)
-    w = _weights(m, xq.scale, channel_axis=0, op="Conv")
+    w = conv_weights(m, _weights(m, xq.scale, channel_axis=0, op="Conv"))
     cout, _, kh, kw = w.shape
     _, cin, h, wd = x.shape
     ho, wo = out.shape[2], out.shape[3]
     rows = w.transpose(0, 2, 3, 1).reshape(cout, -1)      # (Cout, Kh, Kw, Cin / groups)
-    (sh, sw), (dh, dw) = (int(s) for s in a.strides), (int(d) for d in a.dilation)
-    top, left = int(a.padding[0]), int(a.padding[1])
-    shape = (h, wd, cin, cout, kh, kw, sh, sw, dh, dw, top, left, ho, wo, int(a.groups))
-    extra = (f", {int(a.groups)} groups" if a.groups > 1 else "") + (f", dilation {dh}x{dw}" if dh * dw > 1 else "")
+    (sh, sw), (dh, dw), (top, left) = a.strides, a.dilation, a.padding[:2]
+    shape = (h, wd, cin, cout, kh, kw, sh, sw, dh, dw, top, left, ho, wo, a.groups)
+    extra = (f", {a.groups} groups" if a.groups > 1 else "") + (f", dilation {dh}x{dw}" if dh * dw > 1 else "")
     return pre + [_layer("conv_integer", x, xq.zero_point, rows, out, shape,
-                         f"{kh}x{kw}/{sh if sh == sw else f'{sh}x{sw}'} pad {','.join(str(int(p)) for p in a.padding)}"
+                         f"{kh}x{kw}/{sh if sh == sw else f'{sh}x{sw}'} pad {','.join(map(str, a.padding))}"
                          f"{extra}, {cin} -> {cout} channels, {h}x{wd} -> {ho}x{wo}, int32 out",
                          ho * wo * cout * rows.shape[1])]
 

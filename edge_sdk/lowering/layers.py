@@ -227,29 +227,74 @@ def conv2d_scratch_bytes(k: int, cout: int) -> int:
     return 4 * kp + 4 * kp + 8 * cout * 4 + 16
 
 
-def conv_operands(m: Match) -> tuple[object, list[Layer], Tensor, QParams, Tensor]:
-    """A conv's attributes, the layers that put its input in HWC order, that input, its quantization, the output;
-    an error unless the conv takes one NCHW image."""
+@dataclass(frozen=True)
+class Window:
+    """A conv's or pool's window on an image: (h, w) strides and dilation, (top, left, bottom, right) padding; a
+    1-D one's as the image (1, C, 1, W) sees it (stride s: (s, s), one output row either way)."""
+    strides: tuple[int, int]
+    padding: tuple[int, int, int, int]
+    dilation: tuple[int, int]
+    groups: int = 1
+
+    @staticmethod
+    def of(attrs, one_d: bool) -> "Window":
+        strides, padding = [int(v) for v in attrs.strides], [int(v) for v in attrs.padding]
+        dilation = [int(v) for v in attrs.dilation]
+        groups = int(getattr(attrs, "groups", 1))
+        if one_d:
+            return Window((strides[0], strides[0]), (0, padding[0], 0, padding[1]), (1, dilation[0]), groups)
+        return Window(tuple(strides), tuple(padding), tuple(dilation), groups)
+
+
+def image_operands(m: Match, x: Tensor, out: Tensor) -> tuple[list[Layer], Tensor, Tensor, bool]:
+    """x and out as the images (1, C, H, W) the kernels read and write, stored HWC (x copied there when stored
+    otherwise); a 1-D operator's (1, C, W) input stored (W, C) and viewed as (1, C, 1, W), its output a view
+    (W, C) of the image the kernel writes. Returns the copies, the two images and whether the operator is 1-D;
+    an error unless it takes one image or sequence (batch 1)."""
+    one_d = len(x.shape) == 3
+    if len(x.shape) not in (3, 4) or x.shape[0] != 1:
+        raise EdgeSdkError(f"{m.pattern.removeprefix('edge.')} of input {x.shape}: the kernels take one NCHW image "
+                           "or NCW sequence (batch 1)")
+    if not one_d:
+        pre, x = in_order(m, x, HWC)
+        return pre, x, out, False
+    pre, x = in_order(m, x, (0, 2, 1))
+    image = m.new_tensor((1, x.shape[1], 1, x.shape[2]), x.q, HWC, x.dtype)
+    image.base = x
+    written = m.new_tensor((1, out.shape[1], 1, out.shape[2]), out.q, HWC, out.dtype)
+    out.base, out.perm = written, (0, 2, 1)
+    return pre, image, written, True
+
+
+def conv_operands(m: Match) -> tuple[Window, list[Layer], Tensor, QParams, Tensor]:
+    """A conv's window, the layers that put its input in HWC order, that input and the output as images
+    (image_operands: a 1-D conv's too), the input's quantization; an error unless the conv takes one image."""
     a = m.exprs["op"].attrs
     x, xq = m.input("input")
-    moved, x = in_order(m, x, HWC)
-    if a.data_layout != "NCHW" or a.kernel_layout != "OIHW" or x.shape[0] != 1:
-        raise EdgeSdkError(f"conv2d of input {x.shape} ({a.data_layout}, {a.kernel_layout}): the kernels take one "
-                           "NCHW image (batch 1)")
-    return a, moved, x, xq, m.output()
+    if (a.data_layout, a.kernel_layout) not in (("NCHW", "OIHW"), ("NCW", "OIW")):
+        raise EdgeSdkError(f"conv of input {x.shape} ({a.data_layout}, {a.kernel_layout}): the kernels take one "
+                           "NCHW image or NCW sequence (batch 1)")
+    moved, x, out, one_d = image_operands(m, x, m.output())
+    return Window.of(a, one_d), moved, x, xq, out
+
+
+def conv_weights(m: Match, w: np.ndarray) -> np.ndarray:
+    """A conv's weights as (Cout, Cin, Kh, Kw): a 1-D conv's (Cout, Cin, K) as (Cout, Cin, 1, K)."""
+    return w[:, :, None, :] if w.ndim == 3 else w
 
 
 def _conv(m: Match, depthwise: bool) -> list[Layer]:
     a, moved, x, xq, out = conv_operands(m)
-    if tuple(int(d) for d in a.dilation) != (1, 1):
-        raise EdgeSdkError(f"conv2d with dilation {tuple(int(d) for d in a.dilation)} is not supported by the kernels")
-    sh, sw = (int(s) for s in a.strides)
+    if a.dilation != (1, 1):
+        raise EdgeSdkError(f"conv with dilation {a.dilation} is not supported by the kernels")
+    sh, sw = a.strides
     if sh != sw:
         raise EdgeSdkError(f"conv2d with strides ({sh}, {sw}): the kernels take one stride for both axes")
     w, w_scales = m.weights("weight", channel_axis=0)
+    w = conv_weights(m, w)
     cout, _, kh, kw = w.shape
     cin = x.shape[1]
-    pre, x_in, pad = _padded_input(m, x, xq, tuple(int(p) for p in a.padding))
+    pre, x_in, pad = _padded_input(m, x, xq, a.padding)
     pre = moved + pre
     h, wd, ho, wo = x_in.shape[2], x_in.shape[3], out.shape[2], out.shape[3]
     shape = Struct("conv_shape_t", (h, wd, cin, cout, kh, kw, sh, pad))
@@ -384,23 +429,27 @@ def divide(m: Match) -> list[Layer]:
     return _periodic_layer(m, "divide", "div_i8", a, b, out, bq.zero_point, q)
 
 
-def _pool_shape(x: Tensor, out: Tensor, attrs, what: str) -> Struct:
-    if attrs.layout != "NCHW" or x.shape[0] != 1:
-        raise EdgeSdkError(f"{what} of input {x.shape} ({attrs.layout}): the kernels take one NCHW image (batch 1)")
-    if tuple(int(d) for d in attrs.dilation) != (1, 1):
-        raise EdgeSdkError(f"{what} with dilation {tuple(int(d) for d in attrs.dilation)} is not supported")
-    kh, kw = (int(k) for k in attrs.pool_size)
-    sh, sw = (int(s) for s in attrs.strides)
-    top, left = int(attrs.padding[0]), int(attrs.padding[1])
+def _pool(m: Match) -> tuple[list[Layer], Tensor, QParams, Tensor, Struct]:
+    """A max or average pool's copies into HWC order, input, its quantization, output (as images: a 1-D pool's
+    too, image_operands) and pool_shape_t."""
+    x, xq = m.input("input")
+    attrs = m.exprs["op"].attrs
+    pre, x, out, one_d = image_operands(m, x, m.output())
+    what = m.exprs["op"].op.name.removeprefix("relax.nn.")
+    if attrs.layout not in ("NCHW", "NCW"):
+        raise EdgeSdkError(f"{what} of input {x.shape} ({attrs.layout}): the kernels take one NCHW image or NCW "
+                           "sequence (batch 1)")
+    window = Window.of(attrs, one_d)
+    if window.dilation != (1, 1):
+        raise EdgeSdkError(f"{what} with dilation {window.dilation} is not supported")
+    kh, kw = (1, int(attrs.pool_size[0])) if one_d else (int(k) for k in attrs.pool_size)
+    (sh, sw), (top, left) = window.strides, window.padding[:2]
     _, c, h, w = x.shape
-    return Struct("pool_shape_t", (h, w, c, kh, kw, sh, sw, top, left, out.shape[2], out.shape[3]))
+    return pre, x, xq, out, Struct("pool_shape_t", (h, w, c, kh, kw, sh, sw, top, left, out.shape[2], out.shape[3]))
 
 
 def max_pool2d(m: Match) -> list[Layer]:
-    x, xq = m.input("input")
-    pre, x = in_order(m, x, HWC)
-    out = m.output()
-    shape = _pool_shape(x, out, m.exprs["op"].attrs, "max_pool2d")
+    pre, x, xq, out, shape = _pool(m)
     h, w, c, kh, kw, sh = shape.fields[:6]
     return pre + [Layer("", "max_pool2d", "glue", "maxpool2d_i8",
                         (In(0), Out(), shape, rescale(xq, out, m.activation_range(out.q))), [x], out,
@@ -417,13 +466,10 @@ def _avg_pool(x: Tensor, xq: QParams, out: Tensor, shape: Struct, per_count: boo
 
 
 def avg_pool2d(m: Match) -> list[Layer]:
-    x, xq = m.input("input")
-    pre, x = in_order(m, x, HWC)
-    out = m.output()
     attrs = m.exprs["op"].attrs
     if attrs.ceil_mode and attrs.count_include_pad:
         raise EdgeSdkError("avg_pool2d with ceil_mode and count_include_pad is not supported")
-    shape = _pool_shape(x, out, attrs, "avg_pool2d")
+    pre, x, xq, out, shape = _pool(m)
     partial_windows = any(int(p) for p in attrs.padding) or bool(attrs.ceil_mode)
     per_count = partial_windows and not attrs.count_include_pad
     h, w, c, kh, kw, sh = shape.fields[:6]
@@ -431,10 +477,10 @@ def avg_pool2d(m: Match) -> list[Layer]:
                             f"{kh}x{kw}/{sh}, {c} channels, {h}x{w} -> {shape.fields[9]}x{shape.fields[10]}")]
 
 
-def mean(m: Match) -> list[Layer]:
-    """ReduceMean / GlobalAveragePool: an average pool whose window is the reduced axes, their elements one
-    contiguous run in storage and every other axis outside them (the pool's channels, innermost); an input in
-    another order is first copied into one."""
+def _reduction(m: Match) -> tuple[list[Layer], Tensor, QParams, Tensor, list[int], Struct]:
+    """ReduceMean / ReduceMax as a pool whose window is the reduced axes, their elements one contiguous run in
+    storage and every other axis outside them (the pool's channels, innermost); an input in another order is first
+    copied into one. Returns those copies, the input, its quantization, the output, the axes and the pool's shape."""
     x, xq = m.input("input")
     out = m.output()
     op = m.exprs["op"]
@@ -450,10 +496,24 @@ def mean(m: Match) -> list[Layer]:
     else:
         out.perm = tuple(sorted(kept).index(a) for a in kept)
     window = math.prod(x.shape[a] for a in axes)
-    channels = out.nbytes
-    shape = Struct("pool_shape_t", (window, 1, channels, window, 1, 1, 1, 0, 0, 1, 1))
+    return pre, x, xq, out, axes, Struct("pool_shape_t", (window, 1, out.nbytes, window, 1, 1, 1, 0, 0, 1, 1))
+
+
+def mean(m: Match) -> list[Layer]:
+    """ReduceMean / GlobalAveragePool: an average pool over the reduced axes (_reduction)."""
+    pre, x, xq, out, axes, shape = _reduction(m)
+    window, channels = shape.fields[0], shape.fields[2]
     return pre + [_avg_pool(x, xq, out, shape, False, m.activation_range(out.q),
                             f"mean of {window} over axes {axes} of {x.shape}, {channels} channels")]
+
+
+def reduce_max(m: Match) -> list[Layer]:
+    """ReduceMax: a max pool over the reduced axes (_reduction)."""
+    pre, x, xq, out, axes, shape = _reduction(m)
+    window, channels = shape.fields[0], shape.fields[2]
+    return pre + [Layer("", "reduce_max", "glue", "maxpool2d_i8",
+                        (In(0), Out(), shape, rescale(xq, out, m.activation_range(out.q))), [x], out,
+                        about=f"max of {window} over axes {axes} of {x.shape}, {channels} channels")]
 
 
 def requantize(m: Match) -> list[Layer]:

@@ -72,8 +72,9 @@ def _with_relu(core: DFPattern, ann: dict) -> DFPattern:
 
 
 def _conv(name: str, lower, accepts) -> KernelPattern:
+    """A 2-D or 1-D conv (the kernels see a 1-D one as an image of one row: layers.image_operands)."""
     ann = {"input": _dq(wildcard()), "weight": _dq(is_const()), "bias": _dq(is_const())}
-    ann["op"] = is_op("relax.nn.conv2d")(ann["input"], ann["weight"])
+    ann["op"] = _any_op(("relax.nn.conv2d", "relax.nn.conv1d"))(ann["input"], ann["weight"])
     biased = is_op("relax.add")(ann["op"], is_op("relax.reshape")(ann["bias"], wildcard())) | ann["op"]
     ann["root"] = _q(_with_relu(biased, ann))
     return KernelPattern(name, ann["root"], ann, lower, ("Conv", "Relu"), accepts)
@@ -229,9 +230,10 @@ TABLE = (
     _concat(),
     _layer_norm(),
     _unary("edge.softmax", ("relax.nn.softmax",), transformer.softmax, ("Softmax",)),
-    _unary("edge.max_pool2d", ("relax.nn.max_pool2d",), layers.max_pool2d, ("MaxPool",)),
-    _unary("edge.avg_pool2d", ("relax.nn.avg_pool2d",), layers.avg_pool2d, ("AveragePool",)),
+    _unary("edge.max_pool2d", ("relax.nn.max_pool2d", "relax.nn.max_pool1d"), layers.max_pool2d, ("MaxPool",)),
+    _unary("edge.avg_pool2d", ("relax.nn.avg_pool2d", "relax.nn.avg_pool1d"), layers.avg_pool2d, ("AveragePool",)),
     _unary("edge.mean", ("relax.mean",), layers.mean, ("GlobalAveragePool", "ReduceMean")),
+    _unary("edge.max", ("relax.max",), layers.reduce_max, ("ReduceMax",)),
     _unary("edge.reshape", ("relax.reshape",), layout.reshape, ("Reshape", "Flatten"), attributes=1),
     _unary("edge.squeeze", ("relax.squeeze", "relax.expand_dims"), layout.reshape, ("Squeeze", "Unsqueeze")),
     _unary("edge.permute_dims", ("relax.permute_dims",), layout.permute_dims, ("Transpose",)),
