@@ -81,18 +81,19 @@ class MobileNetV3Block(nn.Module):
 
 class Sequence1D(nn.Module):
     """A 1-D CNN as keyword spotting and ECG models use it: strided Conv1d, ReLU, MaxPool1d, a padded depthwise
-    Conv1d, AvgPool1d, the global max over time (ReduceMax), FC."""
+    Conv1d, a dilated grouped Conv1d (a temporal conv net's), AvgPool1d, the global max over time (ReduceMax), FC."""
 
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv1d(10, 16, 5, stride=2)
         self.dw, self.pw = nn.Conv1d(16, 16, 3, padding=1, groups=16), nn.Conv1d(16, 24, 1)
+        self.tcn = nn.Conv1d(24, 24, 3, padding=2, dilation=2, groups=2)
         self.fc = nn.Linear(24, 4)
 
     def forward(self, x):
         x = nn.functional.max_pool1d(torch.relu(self.conv(x)), 2)
-        x = nn.functional.avg_pool1d(torch.relu(self.pw(torch.relu(self.dw(x)))), 3, 2, padding=1)
-        return self.fc(x.amax(-1))
+        x = torch.relu(self.tcn(torch.relu(self.pw(torch.relu(self.dw(x))))))
+        return self.fc(nn.functional.avg_pool1d(x, 3, 2, padding=1).amax(-1))
 
 
 class WithCumsum(SmallMLP):
@@ -230,14 +231,18 @@ def test_mobilenet_v3_block_on_spike_and_the_rtl(work):
 
 def test_1d_cnn_on_spike_and_the_rtl(work):
     """Conv1d, depthwise Conv1d, MaxPool1d, AvgPool1d as the 2-D kernels on an image of one row (a (1, C, W)
-    sequence stored (W, C) is viewed as (1, C, 1, W)), ReduceMax as a max pool: within one step of onnxruntime
-    on Spike, the same bytes on the RTL."""
+    sequence stored (W, C) is viewed as (1, C, 1, W)), a dilated grouped conv as an ordinary one with zeros,
+    ReduceMax as a max pool: within one step of onnxruntime on Spike, the same bytes on the RTL."""
     shape = (1, 10, 49)
     compiled = compiler.compile(export(Sequence1D, work / "sequence.onnx", shape), work / "sequence_out",
                                 calibration=samples(shape, 32))
     assert [row["op"] for row in compiled.report["layers"]] == [
-        "transpose", "conv2d", "max_pool2d", "pad", "depthwise_conv2d", "conv2d", "avg_pool2d", "reduce_max", "dense"]
-    assert "1x5/2 pad 0, 10 -> 16 channels, 1x49 -> 1x23" in compiled.report["layers"][1]["about"]
+        "transpose", "conv2d", "max_pool2d", "pad", "depthwise_conv2d", "conv2d", "pad", "conv2d", "avg_pool2d",
+        "reduce_max", "dense"]
+    about = [row["about"] for row in compiled.report["layers"]]
+    assert "1x5/2 pad 0, 10 -> 16 channels, 1x49 -> 1x23" in about[1]
+    assert "1x5/1 pad 0 (dilation 1x2), 24 -> 24 channels, 2 groups as one block-diagonal conv" in about[7]
+    assert compiled.report["layers"][7]["macs"] == 11 * 24 * 12 * 3         # the conv's own, not the zeros'
     outputs = check_matches_onnxruntime(compiled, "spike")
     x = np.random.default_rng(102).standard_normal(shape).astype(np.float32)   # the last seed's input
     assert np.array_equal(compiled.run(x, "rtl"), outputs[-1])

@@ -283,31 +283,48 @@ def conv_weights(m: Match, w: np.ndarray) -> np.ndarray:
     return w[:, :, None, :] if w.ndim == 3 else w
 
 
+def ungrouped_undilated(w: np.ndarray, groups: int, dilation: tuple[int, int]) -> np.ndarray:
+    """Weights (Cout, Cin / groups, Kh, Kw) of a grouped and dilated conv as those of an ordinary conv with the same
+    sums: block-diagonal over the groups and the taps spread `dilation` apart, zeros between (the kernels then
+    also multiply the zeros: groups x, and (dilated / undilated window) x, more MACs)."""
+    cout, cin_g, kh, kw = w.shape
+    dh, dw = dilation
+    full = np.zeros((cout, cin_g * groups, (kh - 1) * dh + 1, (kw - 1) * dw + 1), w.dtype)
+    per_group = cout // groups
+    for g in range(groups):
+        full[g * per_group:(g + 1) * per_group, g * cin_g:(g + 1) * cin_g, ::dh, ::dw] = \
+            w[g * per_group:(g + 1) * per_group]
+    return full
+
+
 def _conv(m: Match, depthwise: bool) -> list[Layer]:
     a, moved, x, xq, out = conv_operands(m)
-    if a.dilation != (1, 1):
-        raise EdgeSdkError(f"conv with dilation {a.dilation} is not supported by the kernels")
     sh, sw = a.strides
     if sh != sw:
         raise EdgeSdkError(f"conv2d with strides ({sh}, {sw}): the kernels take one stride for both axes")
     w, w_scales = m.weights("weight", channel_axis=0)
     w = conv_weights(m, w)
+    macs_per_output = math.prod(w.shape[1:])                  # the conv's own, without the zeros added below
+    w = ungrouped_undilated(w, 1 if depthwise else a.groups, a.dilation)
     cout, _, kh, kw = w.shape
     cin = x.shape[1]
     pre, x_in, pad = _padded_input(m, x, xq, a.padding)
     pre = moved + pre
     h, wd, ho, wo = x_in.shape[2], x_in.shape[3], out.shape[2], out.shape[3]
     shape = Struct("conv_shape_t", (h, wd, cin, cout, kh, kw, sh, pad))
+    about = f"{kh}x{kw}/{sh} pad {pad}" + (f" (dilation {a.dilation[0]}x{a.dilation[1]})" if a.dilation != (1, 1)
+                                           else "")
     if not depthwise:
         rows = w.transpose(0, 2, 3, 1).reshape(cout, -1)      # (Cout, Kh, Kw, Cin): the im2col row order
+        groups = f", {a.groups} groups as one block-diagonal conv" if a.groups > 1 else ""
         return pre + [_conv2d_layer("conv2d", m, x_in, out, shape, rows, w_scales, xq,
-                                    f"{kh}x{kw}/{sh} pad {pad}, {cin} -> {cout} channels, {h}x{wd} -> {ho}x{wo}",
-                                    ho * wo * cout * rows.shape[1])]
+                                    f"{about}, {cin} -> {cout} channels{groups}, {h}x{wd} -> {ho}x{wo}",
+                                    ho * wo * cout * macs_per_output)]
     data, q, stride = _weight_data(m, w.reshape(cout, kh * kw), w_scales, xq, out)   # a filter row per channel
     return pre + [Layer("", "depthwise_conv2d", "dense", _dense_kernel("depthwise_i8", m.isa),
                         (In(0), Data("weights"), stride, Out(), shape, q), [x_in], out,
-                        about=f"{kh}x{kw}/{sh} pad {pad}, {cin} channels, {h}x{wd} -> {ho}x{wo}",
-                        data=data, macs=ho * wo * cout * kh * kw)]
+                        about=f"{about}, {cin} channels, {h}x{wd} -> {ho}x{wo}",
+                        data=data, macs=ho * wo * cout * macs_per_output)]
 
 
 def conv2d(m: Match) -> list[Layer]:

@@ -217,7 +217,7 @@ def _requantize() -> KernelPattern:
 
 
 TABLE = (
-    _conv("edge.conv2d", layers.conv2d, lambda exprs, values: exprs["op"].attrs.groups == 1),
+    _conv("edge.conv2d", layers.conv2d, lambda exprs, values: not _is_depthwise(exprs, values)),
     _conv("edge.depthwise_conv2d", layers.depthwise_conv2d, _is_depthwise),
     _dense(),
     _integer("edge.conv_integer", "relax.nn.conv2d", integer.conv, "Conv"),
