@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import onnx
+from onnx import TensorProto, helper, numpy_helper
 import pytest
 import torch
 from torch import nn
@@ -94,6 +95,21 @@ class Sequence1D(nn.Module):
         x = nn.functional.max_pool1d(torch.relu(self.conv(x)), 2)
         x = torch.relu(self.tcn(torch.relu(self.pw(torch.relu(self.dw(x))))))
         return self.fc(nn.functional.avg_pool1d(x, 3, 2, padding=1).amax(-1))
+
+
+class TinyUNet(nn.Module):
+    """An encoder-decoder as segmentation models use it: conv, max pool, conv, nearest 2x upsampling (Resize),
+    the skip connection concatenated, a 1x1 conv per pixel."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc, self.mid = nn.Conv2d(3, 6, 3, padding=1), nn.Conv2d(6, 8, 3, padding=1)
+        self.head = nn.Conv2d(14, 2, 1)
+
+    def forward(self, x):
+        skip = torch.relu(self.enc(x))
+        up = nn.functional.interpolate(torch.relu(self.mid(nn.functional.max_pool2d(skip, 2))), scale_factor=2)
+        return self.head(torch.cat([up, skip], 1))
 
 
 class WithCumsum(SmallMLP):
@@ -246,6 +262,56 @@ def test_1d_cnn_on_spike_and_the_rtl(work):
     outputs = check_matches_onnxruntime(compiled, "spike")
     x = np.random.default_rng(102).standard_normal(shape).astype(np.float32)   # the last seed's input
     assert np.array_equal(compiled.run(x, "rtl"), outputs[-1])
+
+
+def test_unet_with_nearest_upsampling_on_spike(work):
+    shape = (1, 3, 12, 12)
+    compiled = compiler.compile(export(TinyUNet, work / "unet.onnx", shape), work / "unet_out",
+                                calibration=samples(shape, 32))
+    assert "copy_strided_i8" in [row["function"] for row in compiled.report["layers"]]
+    for seed in range(2):
+        x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+        assert steps(compiled.run(x, "spike"), compiled.reference(x), compiled.output.q.scale) <= 1
+
+
+def resize_qdq(in_shape, out_shape, **attributes) -> onnx.ModelProto:
+    """x -> QuantizeLinear / DequantizeLinear -> Resize (nearest, to out_shape) -> QuantizeLinear /
+    DequantizeLinear -> y, scale 0.05, zero point 0."""
+    init = [numpy_helper.from_array(np.array(0.05, np.float32), "s"), numpy_helper.from_array(np.array(0, np.int8), "z"),
+            numpy_helper.from_array(np.array(out_shape, np.int64), "sizes")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+             helper.make_node("Resize", ["xd", "", "", "sizes"], ["t"], mode="nearest", **attributes),
+             helper.make_node("QuantizeLinear", ["t", "s", "z"], ["tq"]),
+             helper.make_node("DequantizeLinear", ["tq", "s", "z"], ["y"])]
+    graph = helper.make_graph(nodes, "resize", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], init)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("out_hw, attributes", [
+    ((12, 8), {"coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}),
+    ((12, 12), {"coordinate_transformation_mode": "half_pixel", "nearest_mode": "round_prefer_floor"}),
+    ((2, 4), {"coordinate_transformation_mode": "half_pixel", "nearest_mode": "round_prefer_ceil"}),
+    ((3, 2), {"coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}),
+])
+def test_nearest_resize_matches_onnxruntime(out_hw, attributes, tmp_path):
+    """Integer up- and downsampling factors (per axis) under several of ONNX's coordinate transformations: the
+    copy reads the pixels onnxruntime reads."""
+    in_shape, out_shape = (1, 3, 4, 4), (1, 3, *out_hw)
+    compiled = compiler.compile(resize_qdq(in_shape, out_shape, **attributes), tmp_path / "out")
+    x = np.random.default_rng(0).standard_normal(in_shape).astype(np.float32)
+    assert np.array_equal(compiled.run(x, "spike"), compiled.reference(x))
+
+
+def test_resize_the_kernels_cannot_do(tmp_path):
+    for out_hw, attributes, message in (
+            ((6, 6), {}, r"a nearest Resize whose output indices read input \[0, 0, 1, 2, 2, 3\]: the kernels take"),
+            ((8, 8), {"coordinate_transformation_mode": "tf_crop_and_resize"}, "coordinate transformation "
+                                                                                 "'tf_crop_and_resize'")):
+        with pytest.raises(EdgeSdkError, match=message):
+            compiler.compile(resize_qdq((1, 3, 4, 4), (1, 3, *out_hw), **attributes), tmp_path / "out")
+        assert_nothing_written(tmp_path, "out")
 
 
 def test_rtl_cycles_and_the_same_output_as_spike(mlp):

@@ -127,17 +127,17 @@ def reshape_view(shape, order, new_shape) -> tuple[int, ...] | None:
 
 
 def _moved(m: Match, x: Tensor, xq: QParams, out: Tensor, view: tuple[int, ...] | None, offset: int,
-           walk: tuple[list[int], list[int]] | None = None) -> list[Layer]:
+           walk: tuple[list[int], list[int]] | None = None, order: tuple[int, ...] | None = None) -> list[Layer]:
     """out = x's elements: a view in storage order `view` from byte `offset` on when that is not None, else a
-    row-major copy of the elements the walk (dims, strides) visits from `offset` on; then the requantize to out's
-    quantization (and ReLU) when there is one."""
+    copy into storage order `order` (default row-major) of the elements the walk (dims, strides, in that order)
+    visits from `offset` on; then the requantize to out's quantization (and ReLU) when there is one."""
     requantized = xq != out.q or "relu" in m.exprs
     moved = m.new_tensor(out.shape, xq) if requantized else out
     layers = []
     if view is not None:
         moved.base, moved.perm, moved.offset = x, view, offset
     else:
-        moved.perm = row_major(len(out.shape))
+        moved.perm = row_major(len(out.shape)) if order is None else order
         layers.append(copy_layer(x, moved, *walk, offset))
     if requantized:
         out.perm = moved.order
@@ -154,6 +154,56 @@ def reshape(m: Match) -> list[Layer]:
     out = m.output()
     view = reshape_view(x.shape, x.order, out.shape)
     return _moved(m, x, xq, out, view, 0, (list(x.shape), list(x.strides)))
+
+
+def nearest_source(out_len: int, in_len: int, mode: str, rounding: str) -> np.ndarray:
+    """The input index each output index reads along one axis of a nearest-neighbour Resize (ONNX's coordinate
+    transformation `mode` and nearest `rounding`, the scale out_len / in_len)."""
+    i, scale = np.arange(out_len, dtype=np.float64), out_len / in_len
+    coordinates = {"asymmetric": lambda: i / scale,
+                   "half_pixel": lambda: (i + 0.5) / scale - 0.5,
+                   "pytorch_half_pixel": lambda: (i + 0.5) / scale - 0.5 if out_len > 1 else 0 * i,
+                   "align_corners": lambda: i * (in_len - 1) / (out_len - 1) if out_len > 1 else 0 * i,
+                   "tf_half_pixel_for_nn": lambda: (i + 0.5) / scale}
+    rounded = {"floor": np.floor, "ceil": np.ceil, "round": lambda v: np.floor(v + 0.5),
+               "round_prefer_ceil": lambda v: np.floor(v + 0.5), "round_prefer_floor": lambda v: np.ceil(v - 0.5)}
+    if mode not in coordinates or rounding not in rounded:
+        raise EdgeSdkError(f"a nearest Resize with coordinate transformation '{mode}' and rounding '{rounding}' is "
+                           f"not supported (supported: {', '.join(coordinates)}; {', '.join(rounded)})")
+    return np.clip(rounded[rounding](coordinates[mode]()), 0, in_len - 1).astype(np.int64)
+
+
+def _nearest_walk(source: np.ndarray, stride: int) -> tuple[list[int], list[int], int]:
+    """One axis of a nearest Resize as copy loops: output index i reading input i // s (upsampling by an
+    integer s: the loops (in, s) with strides (stride, 0)) or k i + c (downsampling by an integer k); the loops'
+    dims, strides and their offset; an error for any other index map (a non-integer scale)."""
+    n = len(source)
+    for s in range(1, n + 1):
+        if n % s == 0 and np.array_equal(source, np.arange(n) // s):
+            return [n // s, s], [stride, 0], 0
+    k = int(source[1] - source[0]) if n > 1 else 1
+    if k > 0 and np.array_equal(source, source[0] + k * np.arange(n)):
+        return [n], [k * stride], int(source[0]) * stride
+    raise EdgeSdkError(f"a nearest Resize whose output indices read input {source.tolist()[:8]}"
+                       f"{'...' if n > 8 else ''}: the kernels take integer up- or downsampling factors")
+
+
+def resize(m: Match) -> list[Layer]:
+    """Resize (nearest neighbour, integer up- or downsampling of H and W): one copy into HWC order reading each
+    input pixel s times (stride 0) or every k-th one, whatever x's storage order."""
+    x, xq = m.input("input")
+    a = m.exprs["op"].attrs
+    if a.method != "nearest_neighbor" or a.layout != "NCHW":
+        raise EdgeSdkError(f"a Resize with method '{a.method}' ({a.layout}): the kernels take nearest-neighbour "
+                           "resizing of NCHW images")
+    out = m.output()
+    dims, strides, offset = [x.shape[0]], [x.strides[0]], 0
+    for axis in (2, 3):
+        source = nearest_source(out.shape[axis], x.shape[axis], str(a.coordinate_transformation_mode),
+                                str(a.rounding_method))
+        d, st, o = _nearest_walk(source, x.strides[axis])
+        dims, strides, offset = dims + d, strides + st, offset + o
+    return _moved(m, x, xq, out, None, offset, (dims + [x.shape[1]], strides + [x.strides[1]]), order=(0, 2, 3, 1))
 
 
 def permute_dims(m: Match) -> list[Layer]:

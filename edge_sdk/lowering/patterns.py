@@ -240,6 +240,7 @@ TABLE = (
     _unary("edge.take", ("relax.take",), layout.take, ("Gather",), attributes=1),
     _unary("edge.strided_slice", ("relax.strided_slice",), layout.strided_slice, ("Slice", "Split"), attributes=4),
     _unary("edge.broadcast_to", ("relax.broadcast_to",), layout.broadcast_to, ("Expand",), attributes=1),
+    _unary("edge.resize", ("relax.image.resize2d",), layout.resize, ("Resize",), attributes=1),
     _requantize(),
 )
 BY_NAME = {p.name: p for p in TABLE}
