@@ -112,6 +112,21 @@ class TinyUNet(nn.Module):
         return self.head(torch.cat([up, skip], 1))
 
 
+class PReLUNet(nn.Module):
+    """Conv, PReLU with a slope per channel (random, so the tables differ), conv, PReLU with one slope, FC."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(3, 6, 3, padding=1), nn.Conv2d(6, 4, 3, stride=2)
+        self.act1, self.act2 = nn.PReLU(6), nn.PReLU()
+        with torch.no_grad():
+            self.act1.weight.uniform_(-0.5, 0.5)
+        self.fc = nn.Linear(4 * 3 * 3, 5)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.act2(self.conv2(self.act1(self.conv1(x)))), 1))
+
+
 class WithCumsum(SmallMLP):
     def forward(self, x):
         return torch.cumsum(super().forward(x), dim=1)
@@ -312,6 +327,21 @@ def test_resize_the_kernels_cannot_do(tmp_path):
         with pytest.raises(EdgeSdkError, match=message):
             compiler.compile(resize_qdq((1, 3, 4, 4), (1, 3, *out_hw), **attributes), tmp_path / "out")
         assert_nothing_written(tmp_path, "out")
+
+
+def test_prelu_per_channel_tables_on_spike_and_the_rtl(work):
+    """A PReLU with a slope per channel is a table per channel (lut_channels_i8), one with a single slope a
+    table: within one step of onnxruntime on Spike, the same bytes on the RTL."""
+    shape = (1, 3, 8, 8)
+    compiled = compiler.compile(export(PReLUNet, work / "prelu.onnx", shape), work / "prelu_out",
+                                calibration=samples(shape, 32))
+    rows = compiled.report["layers"]
+    assert [row["function"] for row in rows] == ["conv2d_i8_xedge", "lut_channels_i8", "conv2d_i8_xedge", "lut_i8",
+                                                 "transpose_i8", "fc_i8_xedge"]      # the flatten of HWC: a copy
+    assert rows[1]["about"].endswith("a table per 6 along axis 1")
+    outputs = check_matches_onnxruntime(compiled, "spike")
+    x = np.random.default_rng(102).standard_normal(shape).astype(np.float32)   # the last seed's input
+    assert np.array_equal(compiled.run(x, "rtl"), outputs[-1])
 
 
 def test_rtl_cycles_and_the_same_output_as_spike(mlp):

@@ -50,6 +50,12 @@ class EncoderBlock(nn.Module):
         return x + self.fc2(nn.functional.gelu(self.fc1(self.ln2(x))))
 
 
+def _random_slopes(prelu: nn.PReLU) -> nn.PReLU:
+    with torch.no_grad():
+        prelu.weight.uniform_(-0.5, 0.5)
+    return prelu
+
+
 class ClassToken(nn.Module):
     """A ViT's class token (a parameter) put before the patch tokens, expanded to the batch as timm writes it."""
 
@@ -255,6 +261,10 @@ OPERATORS = {
         nn.functional.elu(x))))), nn.Linear(16, 16), nn.Linear(16, 8)),
         ["lut_i8", "conv2d_i8_xedge", "add_bcast_i8", "lut_i8", "mul_i8", "conv2d_i8_xedge", "add_bcast_i8"],
         "exp -> subtract -> nn.relu"),
+    # a slope per token (PReLU's axis 1, not innermost here): copied channels-innermost for a table per token
+    "prelu_along_tokens": ((1, 8, 16), lambda: Lambda(lambda x, fc, act: act(fc(x)), nn.Linear(16, 16),
+                                                      _random_slopes(nn.PReLU(8))),
+                           ["conv2d_i8_xedge", "add_bcast_i8", "transpose_i8", "lut_channels_i8"], "a table per 8"),
     "layer_norm_written_out": ((1, 16, 32), lambda: WrittenOutLayerNorm(32),
                                ["transpose_i8", "avgpool2d_i8", "copy_strided_i8", "add_i8", "lut_i8", "transpose_i8",
                                 "avgpool2d_i8", "lut_i8", "copy_strided_i8", "div_i8", "mul_i8",

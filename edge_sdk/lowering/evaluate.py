@@ -66,6 +66,17 @@ UNARY_WITH_ATTRIBUTES = {
     "relax.astype": (0, lambda args, attrs: args[0].astype(str(attrs.dtype))),
     "relax.clip": (2, lambda args, attrs: np.clip(args[0], args[1], args[2]).astype(args[0].dtype)),
 }
+def _prelu(args, attrs):
+    """PReLU: x, or x times its slope (one per index along `axis`, or one for all) where x < 0."""
+    x, slope = args
+    shape = [1] * x.ndim
+    if slope.size > 1:
+        shape[int(attrs.axis) % x.ndim] = -1
+    return np.where(x >= 0, x, x * slope.reshape(shape)).astype(x.dtype)
+
+
+# Elementwise operators of two tensors with attributes (PReLU's axis): the island's input and a constant.
+BINARY_WITH_ATTRIBUTES = {"relax.nn.prelu": _prelu}
 BINARY = {
     "relax.add": np.add,
     "relax.subtract": np.subtract,
@@ -78,7 +89,7 @@ BINARY = {
     "relax.less": np.less,
 }
 ELEMENTWISE = {**{name: (lambda args, attrs, f=f: f(*args)) for name, f in {**UNARY, **BINARY}.items()},
-               **{name: f for name, (_, f) in UNARY_WITH_ATTRIBUTES.items()}}
+               **{name: f for name, (_, f) in UNARY_WITH_ATTRIBUTES.items()}, **BINARY_WITH_ATTRIBUTES}
 
 
 def _scatter_elements(args, attrs):
@@ -102,6 +113,7 @@ OPS = {
     "relax.take": _take,
     "relax.scatter_elements": _scatter_elements,
     "relax.broadcast_to": lambda args, attrs: np.broadcast_to(args[0], tuple(args[1])),
+    "relax.reshape": lambda args, attrs: np.reshape(args[0], tuple(args[1])),
     "relax.shape_to_tensor": lambda args, attrs: np.asarray(args[0], np.int64),
 }
 

@@ -36,8 +36,8 @@ class KernelPattern:
     annotations: dict[str, DFPattern]
     lower: Callable[[layers.Match], list]
     onnx_ops: tuple[str, ...]
-    # on the annotated expressions and the values of all bindings the match covers
-    accepts: Callable[[dict, list], bool] = field(default=lambda exprs, values: True)
+    # on the annotated expressions and the bindings the match covers (variable -> value)
+    accepts: Callable[[dict, dict], bool] = field(default=lambda exprs, bindings: True)
 
 
 def _dq(x: DFPattern) -> DFPattern:
@@ -80,7 +80,7 @@ def _conv(name: str, lower, accepts) -> KernelPattern:
     return KernelPattern(name, ann["root"], ann, lower, ("Conv", "Relu"), accepts)
 
 
-def _is_depthwise(exprs: dict, values: list) -> bool:
+def _is_depthwise(exprs: dict, bindings: dict) -> bool:
     conv = exprs["op"]
     channels = layers.shape_of(conv.args[0])[1]
     return conv.attrs.groups == channels == layers.shape_of(conv)[1] > 1
@@ -112,12 +112,12 @@ def _integer(name: str, op: str, lower, onnx_op: str) -> KernelPattern:
     ann["op"] = is_op(op)(ann["input"], ann["weight"])
     ann["root"] = _cast_int32(ann["op"])
     return KernelPattern(name, ann["root"], ann, lower, (onnx_op, "Cast"),
-                         lambda exprs, values: str(exprs["root"].attrs.dtype) == "int32")
+                         lambda exprs, bindings: str(exprs["root"].attrs.dtype) == "int32")
 
 
 def _activations(*keys: str):
     """accepts: the annotated dequantizes read activations, not constants."""
-    return lambda exprs, values: not any(isinstance(exprs[k].args[0], Constant) for k in keys)
+    return lambda exprs, bindings: not any(isinstance(exprs[k].args[0], Constant) for k in keys)
 
 
 def _matmul() -> KernelPattern:
@@ -125,12 +125,6 @@ def _matmul() -> KernelPattern:
     ann = {"lhs": _dq(wildcard()), "rhs": _dq(wildcard())}
     ann["root"] = _q(is_op("relax.matmul")(ann["lhs"], ann["rhs"]))
     return KernelPattern("edge.matmul", ann["root"], ann, transformer.matmul, ("MatMul",), _activations("lhs", "rhs"))
-
-
-def _scalar_constants(exprs: dict, values: list) -> bool:
-    """Every constant the match reads is a scalar (so each output element is a function of one input element)."""
-    return all(evaluate.constant(a).size == 1 for v in values if isinstance(v, relax.Call)
-               for a in v.args if isinstance(a, Constant))
 
 
 def _elementwise_chains(start: DFPattern) -> list[DFPattern]:
@@ -141,6 +135,8 @@ def _elementwise_chains(start: DFPattern) -> list[DFPattern]:
     for _ in range(ELEMENTWISE_DEPTH):
         unary, binary = _any_op(evaluate.UNARY), _any_op(evaluate.BINARY)
         chain = _union([unary(chain), binary(chain, _constant()), binary(_constant(), chain),
+                        _any_op(evaluate.BINARY_WITH_ATTRIBUTES)(chain, _constant()
+                                                                 | is_op("relax.reshape")(_constant(), wildcard())),
                         *(is_op(name)(chain, *(wildcard() for _ in range(scalars)))
                           for name, (scalars, _) in evaluate.UNARY_WITH_ATTRIBUTES.items())])
         chains.append(chain)
@@ -160,20 +156,37 @@ def _elementwise() -> KernelPattern:
     return KernelPattern("edge.elementwise", ann["root"], ann, transformer.elementwise,
                          ("Erf", "Tanh", "Sigmoid", "Exp", "Sqrt", "Neg", "Abs", "Gelu", "Add", "Sub", "Mul", "Div",
                           "Pow", "Log", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Selu", "Softplus", "Mish",
-                          "Softsign", "ThresholdedRelu"), _one_input_island)
+                          "Softsign", "ThresholdedRelu", "PRelu"), _one_input_island)
 
 
-def _one_input_island(exprs: dict, values: list) -> bool:
-    """Every constant the island reads is a scalar (each output element is a function of one input element), both
-    branches of a fork dequantize the same int8 tensor with the same parameters, and it is more than ReLUs (a
+def _constant_shape(expr, bindings: dict) -> tuple[int, ...] | None:
+    """The shape of the constant `expr` is (through dequantize and reshape), None when it is no constant."""
+    while isinstance(expr, relax.Var) and expr in bindings:
+        value = bindings[expr]
+        if not (isinstance(value, relax.Call) and value.op.name in ("relax.dequantize", "relax.reshape")):
+            return None
+        expr = value.args[0]
+    return evaluate.constant(expr).shape if isinstance(expr, Constant) else None
+
+
+def _one_input_island(exprs: dict, bindings: dict) -> bool:
+    """Every constant operand is a scalar, but a PReLU's slopes, which may vary along one axis (one table per
+    index along it: transformer.elementwise; a binary operator with a constant tensor has its own kernels); both
+    branches of a fork dequantize the same int8 tensor with the same parameters; and it is more than ReLUs (a
     requantization: edge.requantize)."""
     if "other_input" in exprs:
         a, b = exprs["input"], exprs["other_input"]
         if not (a.args[0].same_as(b.args[0]) and all(np.array_equal(evaluate.constant(x), evaluate.constant(y))
                                                      for x, y in zip(a.args[1:], b.args[1:]))):
             return False
-    ops = {v.op.name for v in values if isinstance(v, relax.Call)} - {"relax.dequantize", "relax.quantize"}
-    return bool(ops - {"relax.nn.relu"}) and _scalar_constants(exprs, values)
+    calls = [v for v in bindings.values() if isinstance(v, relax.Call)
+             and v.op.name not in ("relax.dequantize", "relax.quantize", "relax.reshape")]
+    for v in calls:
+        varying = 1 if v.op.name in evaluate.BINARY_WITH_ATTRIBUTES else 0
+        shapes = [_constant_shape(a, bindings) for a in v.args]
+        if any(sum(d > 1 for d in shape) > varying for shape in shapes if shape is not None):
+            return False
+    return bool({v.op.name for v in calls} - {"relax.nn.relu"})
 
 
 def _binary(name: str, ops: tuple[str, ...], lower, onnx_ops: tuple[str, ...]) -> KernelPattern:
@@ -182,7 +195,7 @@ def _binary(name: str, ops: tuple[str, ...], lower, onnx_ops: tuple[str, ...]) -
     ann["op"] = _any_op(ops)(ann["lhs"], ann["rhs"])
     ann["root"] = _q(_with_relu(ann["op"], ann))
     return KernelPattern(name, ann["root"], ann, lower, (*onnx_ops, "Relu"),
-                         lambda exprs, values: not (isinstance(exprs["lhs"].args[0], Constant)
+                         lambda exprs, bindings: not (isinstance(exprs["lhs"].args[0], Constant)
                                                     and isinstance(exprs["rhs"].args[0], Constant)))
 
 
@@ -217,7 +230,7 @@ def _requantize() -> KernelPattern:
 
 
 TABLE = (
-    _conv("edge.conv2d", layers.conv2d, lambda exprs, values: not _is_depthwise(exprs, values)),
+    _conv("edge.conv2d", layers.conv2d, lambda exprs, bindings: not _is_depthwise(exprs, bindings)),
     _conv("edge.depthwise_conv2d", layers.depthwise_conv2d, _is_depthwise),
     _dense(),
     _integer("edge.conv_integer", "relax.nn.conv2d", integer.conv, "Conv"),
@@ -257,8 +270,8 @@ ONNX_OPS = frozenset({"QuantizeLinear", "DequantizeLinear", "Constant", "Clip", 
 def _check(pattern: KernelPattern):
     def check(context) -> bool:
         exprs = {k: context.annotated_expr[k] for k in context.annotated_expr}
-        values = list(context.matched_bindings.values())
-        return not has_leaking_intermediate_variables(context) and pattern.accepts(exprs, values)
+        bindings = dict(context.matched_bindings)
+        return not has_leaking_intermediate_variables(context) and pattern.accepts(exprs, bindings)
     return check
 
 

@@ -48,6 +48,8 @@ import math
 from dataclasses import replace
 
 import numpy as np
+from tvm import relax
+from tvm.ir import Constant
 
 from edge_sdk.errors import EdgeSdkError
 from edge_sdk.lowering import evaluate, quant
@@ -60,28 +62,56 @@ LAYER_NORM_MAX_DELTA = 2.0 ** -8
 LAYER_NORM_MAX_D = 16384     # sum(x^2) of a row in int32
 
 
+def _tables(m: Match, codes: np.ndarray, shape: tuple[int, ...], what: str) -> tuple[np.ndarray, int | None]:
+    """The island's function of each of the 256 codes: one table (256,) when its constants are scalars; else (a
+    PReLU's slopes, a per-channel scale) evaluated on the whole tensor for each code, one table per index along
+    the one axis the result varies with, (channels, 256), and that axis; an error if it varies with more."""
+    nan_error = (f"the elementwise operators {what} give NaN for some of their int8 inputs (e.g. the log or square "
+                 "root of a negative value), which QuantizeLinear has no integer for")
+    if all(evaluate.constant(a).size == 1 for block in m.function.body.blocks for b in block.bindings
+           if isinstance(b.value, relax.Call) for a in b.value.args if isinstance(a, Constant)):
+        return evaluate.function(m.function, [codes], nan_error=nan_error), None
+    y = np.stack([evaluate.function(m.function, [np.full(shape, c, codes.dtype)], nan_error=nan_error)
+                  for c in codes])
+    varying = [a for a in range(len(shape)) if not (y == y.take([0], axis=a + 1)).all()]
+    if len(varying) > 1:
+        raise EdgeSdkError(f"the elementwise operators {what} on {shape} have constants that vary along axes "
+                           f"{varying}: a lookup table per element of one axis is the most the kernels take")
+    if not varying:                 # non-scalar constants that do not change the result (e.g. all slopes equal)
+        return y.reshape(256, -1)[:, 0], None
+    axis = varying[0]
+    return np.moveaxis(y, axis + 1, 1).reshape(256, shape[axis], -1)[:, :, 0].T, axis
+
+
 def elementwise(m: Match) -> list[Layer]:
-    """A chain of float elementwise operators on one int8 tensor and scalar constants: a 256-entry table."""
+    """A float elementwise island on one int8 tensor (patterns._elementwise): a 256-entry table, or one per
+    channel (lut_channels_i8) when its constants vary along one axis."""
     x, xq = m.input("input")
     out = m.output()
-    out.perm = x.order
     in_type = evaluate.constant(m.exprs["input"].args[2]).dtype
     codes = (np.arange(-128, 128) + storage_shift(in_type)).astype(in_type)
     ops = [b.value.op.name.removeprefix("relax.") for block in m.function.body.blocks for b in block.bindings
            if b.value.op.name in evaluate.ELEMENTWISE]
-    y = evaluate.function(m.function, [codes], nan_error=f"the elementwise operators {' -> '.join(ops)} give NaN "
-                          "for some of their int8 inputs (e.g. the log or square root of a negative value), which "
-                          "QuantizeLinear has no integer for")
+    y, axis = _tables(m, codes, out.shape, " -> ".join(ops))
     table = (y.astype(np.int64) - storage_shift(y.dtype)).astype(np.int8)
-    return [Layer("", "lut", "glue", "lut_i8", (In(0), Out(), out.nbytes, Data("table")), [x], out,
-                  about=f"{' -> '.join(ops)}, {out.nbytes} elements", data={"table": table})]
+    if axis is None:
+        out.perm = x.order
+        return [Layer("", "lut", "glue", "lut_i8", (In(0), Out(), out.nbytes, Data("table")), [x], out,
+                      about=f"{' -> '.join(ops)}, {out.nbytes} elements", data={"table": table})]
+    pre, x = in_order(m, x, tuple(a for a in x.order if a != axis) + (axis,))
+    out.perm = x.order
+    channels = out.shape[axis]
+    return pre + [Layer("", "lut", "glue", "lut_channels_i8",
+                        (In(0), Out(), out.nbytes // channels, channels, Data("tables")), [x], out,
+                        about=f"{' -> '.join(ops)}, {out.nbytes} elements, a table per {channels} along axis {axis}",
+                        data={"tables": table})]
 
 
 def fuse_lookup_tables(layers: list[Layer], output: Tensor) -> list[Layer]:
     """Consecutive lookup tables as one: a `lut_i8` layer whose input is the output of another, read by no other
     layer and not the model's output, becomes that layer's table composed with its own (exact: each is a function
-    of one int8 value). quantize_static quantizes between the operators of an island it knows (GELU's Div, Erf,
-    Add: three tables, one pass here)."""
+    of one int8 value; after a table per channel, `lut_channels_i8`, each of its tables composed). quantize_static
+    quantizes between the operators of an island it knows (GELU's Div, Erf, Add: three tables, one pass here)."""
     readers: dict[int, int] = {}
     for layer in layers:
         for t in layer.inputs:
@@ -89,12 +119,14 @@ def fuse_lookup_tables(layers: list[Layer], output: Tensor) -> list[Layer]:
     fused: list[Layer] = []
     for layer in layers:
         first = fused[-1] if fused else None
-        if (layer.function == "lut_i8" and first is not None and first.function == "lut_i8"
+        if (layer.function == "lut_i8" and first is not None and first.function in ("lut_i8", "lut_channels_i8")
                 and layer.inputs[0] is first.output and readers.get(id(first.output), 0) == 1
                 and first.output is not output.buffer):
-            table = layer.data["table"][first.data["table"].astype(np.int64) + 128]
-            fused[-1] = replace(first, args=layer.args, output=layer.output, data={"table": table},
-                                about=f"{first.about.rsplit(',', 1)[0]} | {layer.about}")
+            (key, tables), = first.data.items()
+            first_ops, first_rest = first.about.split(", ", 1)
+            fused[-1] = replace(first, output=layer.output,
+                                data={key: layer.data["table"][tables.astype(np.int64) + 128]},
+                                about=f"{first_ops} | {layer.about.split(', ', 1)[0]}, {first_rest}")
         else:
             fused.append(layer)
     return fused

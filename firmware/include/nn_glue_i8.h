@@ -61,6 +61,8 @@ void add_i8_ref(const int8_t *a, const int8_t *b, int8_t *out, int n, const add_
 void add_bcast_i8(const int8_t *a, const int8_t *b, int8_t *out, int n, int period, const add_quant_t *q);
 /* out[i] = table[in[i] + 128]: any function of one int8 value (GELU, erf, tanh, a scale by a constant, ...). */
 void lut_i8(const int8_t *in, int8_t *out, int n, const int8_t *table);
+/* A table per channel (channels innermost): out[r][c] = tables[c][in[r][c] + 128] (PReLU's slopes, ...). */
+void lut_channels_i8(const int8_t *in, int8_t *out, int rows, int channels, const int8_t *tables);
 /* out[i] = requantize_with(in[i], *q): a change of scale or zero point, ReLU, clip. */
 void requantize_i8(const int8_t *in, int8_t *out, int n, const channel_quant_t *q);
 void requantize_i8_ref(const int8_t *in, int8_t *out, int n, const channel_quant_t *q);

@@ -105,6 +105,13 @@ void transpose_i8_ref(const int8_t *in, int8_t *out, int rows, int cols) {
     for (int j = 0; j < cols; ++j) out[j * rows + i] = in[i * cols + j];
 }
 
+void lut_channels_i8(const int8_t *in, int8_t *out, int rows, int channels, const int8_t *tables) {
+  for (int r = 0; r < rows; ++r) {
+    const int8_t *t = tables + 128;
+    for (int c = 0; c < channels; ++c, t += 256) *out++ = t[*in++];
+  }
+}
+
 #ifdef EDGE_ISA_XEDGE
 /* requantize_with(v, k) of every int8 v, at table[v + 128]. */
 static void rescale_table(int8_t table[256], channel_quant_t k) {
