@@ -289,14 +289,18 @@ def test_unet_with_nearest_upsampling_on_spike(work):
         assert steps(compiled.run(x, "spike"), compiled.reference(x), compiled.output.q.scale) <= 1
 
 
-def resize_qdq(in_shape, out_shape, **attributes) -> onnx.ModelProto:
-    """x -> QuantizeLinear / DequantizeLinear -> Resize (nearest, to out_shape) -> QuantizeLinear /
-    DequantizeLinear -> y, scale 0.05, zero point 0."""
+def resize_qdq(in_shape, out_shape, scales=None, **attributes) -> onnx.ModelProto:
+    """x -> QuantizeLinear / DequantizeLinear -> Resize (nearest, to out_shape, or by `scales` when given) ->
+    QuantizeLinear / DequantizeLinear -> y, scale 0.05, zero point 0."""
+    size = ("scales", np.array(scales, np.float32)) if scales else ("sizes", np.array(out_shape, np.int64))
+    if scales:
+        out_shape = tuple(int(n * np.float32(f)) for n, f in zip(in_shape, scales))      # as ONNX computes them
     init = [numpy_helper.from_array(np.array(0.05, np.float32), "s"), numpy_helper.from_array(np.array(0, np.int8), "z"),
-            numpy_helper.from_array(np.array(out_shape, np.int64), "sizes")]
+            numpy_helper.from_array(size[1], size[0])]
     nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
              helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
-             helper.make_node("Resize", ["xd", "", "", "sizes"], ["t"], mode="nearest", **attributes),
+             helper.make_node("Resize", ["xd", "", *(("scales",) if scales else ("", "sizes"))], ["t"], mode="nearest",
+                              **attributes),
              helper.make_node("QuantizeLinear", ["t", "s", "z"], ["tq"]),
              helper.make_node("DequantizeLinear", ["tq", "s", "z"], ["y"])]
     graph = helper.make_graph(nodes, "resize", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
@@ -309,10 +313,14 @@ def resize_qdq(in_shape, out_shape, **attributes) -> onnx.ModelProto:
     ((12, 12), {"coordinate_transformation_mode": "half_pixel", "nearest_mode": "round_prefer_floor"}),
     ((2, 4), {"coordinate_transformation_mode": "half_pixel", "nearest_mode": "round_prefer_ceil"}),
     ((3, 2), {"coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}),
+    ((8, 8), {"coordinate_transformation_mode": "align_corners", "nearest_mode": "round_prefer_floor"}),
+    ((2, 12), {"coordinate_transformation_mode": "pytorch_half_pixel", "nearest_mode": "round_prefer_ceil"}),
+    ((8, 2), {"coordinate_transformation_mode": "tf_half_pixel_for_nn", "nearest_mode": "floor"}),
+    ((12, 2), {"scales": [1, 1, 3, 0.5], "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}),
 ])
 def test_nearest_resize_matches_onnxruntime(out_hw, attributes, tmp_path):
-    """Integer up- and downsampling factors (per axis) under several of ONNX's coordinate transformations: the
-    copy reads the pixels onnxruntime reads."""
+    """Integer up- and downsampling factors (per axis) under several of ONNX's coordinate transformations, given
+    as output sizes or as scales: the copy reads the pixels onnxruntime reads."""
     in_shape, out_shape = (1, 3, 4, 4), (1, 3, *out_hw)
     compiled = compiler.compile(resize_qdq(in_shape, out_shape, **attributes), tmp_path / "out")
     x = np.random.default_rng(0).standard_normal(in_shape).astype(np.float32)
@@ -323,7 +331,10 @@ def test_resize_the_kernels_cannot_do(tmp_path):
     for out_hw, attributes, message in (
             ((6, 6), {}, r"a nearest Resize whose output indices read input \[0, 0, 1, 2, 2, 3\]: the kernels take"),
             ((8, 8), {"coordinate_transformation_mode": "tf_crop_and_resize"}, "coordinate transformation "
-                                                                                 "'tf_crop_and_resize'")):
+                                                                                 "'tf_crop_and_resize'"),
+            # onnxruntime resizes by the scale given, TVM's importer by out / in: 8 / 4 here, not 2.2
+            ((8, 8), {"scales": [1, 1, 2.2, 2.2]}, r"is a Resize with scales \[1.0, 1.0, 2.2\d*, 2.2\d*\]: the compiler"),
+            ((8, 8), {"scales": [1, 2, 2, 2]}, "scales of 1 on batch and channels")):
         with pytest.raises(EdgeSdkError, match=message):
             compiler.compile(resize_qdq((1, 3, 4, 4), (1, 3, *out_hw), **attributes), tmp_path / "out")
         assert_nothing_written(tmp_path, "out")

@@ -130,6 +130,7 @@ def check_operators(model: onnx.ModelProto, supported: Collection[str], integer_
         article = "an" if op[0] in "AEIOU" else "a"
         raise EdgeSdkError(f"node '{first.name or first.output[0]}' is {article} {op} operator, which the compiler "
                            f"does not lower yet{more}; supported operators: {', '.join(sorted(supported))}")
+    _check_resize_scales(model)
     outputs = {o.name for o in model.graph.output}
     for n in model.graph.node:
         if n.op_type == "Cast" and not (n.output[0] in outputs and _integer_sum(model, n.output[0])):
@@ -142,6 +143,42 @@ def check_operators(model: onnx.ModelProto, supported: Collection[str], integer_
             raise EdgeSdkError(f"node '{n.name or n.output[0]}' is a {n.op_type} of float tensors (activations), which "
                                f"the compiler does not lower yet: it takes {n.op_type} only in shape arithmetic "
                                "(integer tensors it computes at compile time)")
+
+
+def _constant_value(model: onnx.ModelProto, name: str) -> np.ndarray | None:
+    """The value of an initializer or of a Constant node's output, None for any other tensor."""
+    for i in model.graph.initializer:
+        if i.name == name:
+            return onnx.numpy_helper.to_array(i)
+    for n in model.graph.node:
+        if n.op_type == "Constant" and n.output[0] == name and n.attribute[0].name == "value":
+            return onnx.numpy_helper.to_array(n.attribute[0].t)
+    return None
+
+
+def _exact_scale(v: float) -> bool:
+    """An integer >= 1, or 1/2, 1/4, ... (exact in float32)."""
+    if v >= 1:
+        return v.is_integer()
+    if not v > 0:
+        return False
+    k = 1 / v
+    return k.is_integer() and int(k) & (int(k) - 1) == 0
+
+
+def _check_resize_scales(model: onnx.ModelProto) -> None:
+    """A Resize given `scales` (not sizes): TVM's importer turns them into output sizes and resizes by out / in,
+    which is the scale ONNX (and onnxruntime) uses only for the scales it takes: 1 on batch and channels, and on
+    H and W an integer or the reciprocal of a power of two (exact in float32, dividing the input)."""
+    for n in model.graph.node:
+        scales = _constant_value(model, n.input[2]) if n.op_type == "Resize" and len(n.input) > 2 and n.input[2] \
+            else None
+        if scales is None or scales.size == 0:
+            continue
+        if not (np.all(scales[:2] == 1) and all(_exact_scale(float(v)) for v in scales[2:])):
+            raise EdgeSdkError(f"node '{n.name or n.output[0]}' is a Resize with scales {scales.tolist()}: the "
+                               "compiler takes scales of 1 on batch and channels and, on the image axes, integers or "
+                               "1/2, 1/4, ... (give the output `sizes` instead for other factors)")
 
 
 def reference(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:

@@ -18,14 +18,14 @@ from edge_sdk.lowering.program import Layer, Tensor
 from edge_sdk.lowering.quant import QParams
 
 QUANTIZE, DEQUANTIZE = Op.get("relax.quantize"), Op.get("relax.dequantize")
-SUPPORTED = ("conv2d, depthwise conv2d (groups = channels), dense (Gemm / MatMul with constant weights), matmul of two "
-             "activations, add / sub / mul / div of two tensors of broadcastable shapes or of a tensor and a constant, "
-             "concat, expand, split, chains of "
-             "elementwise float operators with scalar constants (erf, tanh, sigmoid, exp, sqrt, GELU, +, -, *, /, "
-             "pow), softmax, layer-norm, max / average pooling, mean, reshape / flatten / squeeze / unsqueeze, "
-             "transpose, gather with a constant index, slice, requantize and ReLU, each between DequantizeLinear and "
-             "QuantizeLinear; and as the model's int32 output, ConvInteger / MatMulInteger (conv / matmul with "
-             "constant weights, their exact integer sum)")
+SUPPORTED = ("conv2d and conv1d (grouped, dilated, depthwise), dense (Gemm / MatMul with constant weights), matmul "
+             "of two activations, add / sub / mul / div of two tensors of broadcastable shapes or of a tensor and a "
+             "constant, concat, expand, split, nearest Resize by integer factors, elementwise float islands on one "
+             "tensor with scalar constants (erf, tanh, sigmoid, exp, log, sqrt, GELU, HardSwish, ELU, Mish, +, -, *, "
+             "/, pow, clip, ...; PReLU with a slope per channel), softmax, layer-norm, max / average pooling (2-D and "
+             "1-D), ReduceMean, ReduceMax, reshape / flatten / squeeze / unsqueeze, transpose, gather with a constant "
+             "index, slice, requantize and ReLU, each between DequantizeLinear and QuantizeLinear; and as the model's "
+             "int32 output, ConvInteger / MatMulInteger (conv / matmul with constant weights, their exact integer sum)")
 
 
 def _bindings(expr) -> list:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge_sdk.errors import EdgeSdkError
-from edge_sdk.lowering.layers import Match, conv_operands, conv_weights, shape_of
+from edge_sdk.lowering.layers import Match, conv_operands, shape_of
 from edge_sdk.lowering.layout import in_order
 from edge_sdk.lowering.program import Data, In, Layer, Out, Struct, Tensor, row_major
 
@@ -38,7 +38,7 @@ def _layer(op: str, x: Tensor, x_zp: int, rows: np.ndarray, out: Tensor, shape: 
 def conv(m: Match) -> list[Layer]:
     """ConvInteger: the conv's taps (padding, groups, dilation, strides) on the HWC input, int32 HWC output."""
     a, pre, x, xq, out = conv_operands(m)
-    w = conv_weights(m, _weights(m, xq.scale, channel_axis=0, op="Conv"))
+    w = _weights(m, xq.scale, channel_axis=0, op="Conv")
     cout, _, kh, kw = w.shape
     _, cin, h, wd = x.shape
     ho, wo = out.shape[2], out.shape[3]

@@ -278,15 +278,11 @@ def conv_operands(m: Match) -> tuple[Window, list[Layer], Tensor, QParams, Tenso
     return Window.of(a, one_d), moved, x, xq, out
 
 
-def conv_weights(m: Match, w: np.ndarray) -> np.ndarray:
-    """A conv's weights as (Cout, Cin, Kh, Kw): a 1-D conv's (Cout, Cin, K) as (Cout, Cin, 1, K)."""
-    return w[:, :, None, :] if w.ndim == 3 else w
-
-
 def ungrouped_undilated(w: np.ndarray, groups: int, dilation: tuple[int, int]) -> np.ndarray:
     """Weights (Cout, Cin / groups, Kh, Kw) of a grouped and dilated conv as those of an ordinary conv with the same
-    sums: block-diagonal over the groups and the taps spread `dilation` apart, zeros between (the kernels then
-    also multiply the zeros: groups x, and (dilated / undilated window) x, more MACs)."""
+    sums: block-diagonal over the groups and the taps spread `dilation` apart, zeros between (the dense kernels
+    then also multiply the zeros: groups x, and (dilated / undilated window) x, more MACs; an N:M sparse kernel,
+    where the zeros make a pattern, skips them)."""
     cout, cin_g, kh, kw = w.shape
     dh, dw = dilation
     full = np.zeros((cout, cin_g * groups, (kh - 1) * dh + 1, (kw - 1) * dw + 1), w.dtype)
@@ -303,7 +299,7 @@ def _conv(m: Match, depthwise: bool) -> list[Layer]:
     if sh != sw:
         raise EdgeSdkError(f"conv2d with strides ({sh}, {sw}): the kernels take one stride for both axes")
     w, w_scales = m.weights("weight", channel_axis=0)
-    w = conv_weights(m, w)
+    w = w[:, :, None, :] if w.ndim == 3 else w               # a 1-D conv's (Cout, Cin, K): (Cout, Cin, 1, K)
     macs_per_output = math.prod(w.shape[1:])                  # the conv's own, without the zeros added below
     w = ungrouped_undilated(w, 1 if depthwise else a.groups, a.dilation)
     cout, _, kh, kw = w.shape
@@ -485,7 +481,8 @@ def _avg_pool(x: Tensor, xq: QParams, out: Tensor, shape: Struct, per_count: boo
 def avg_pool2d(m: Match) -> list[Layer]:
     attrs = m.exprs["op"].attrs
     if attrs.ceil_mode and attrs.count_include_pad:
-        raise EdgeSdkError("avg_pool2d with ceil_mode and count_include_pad is not supported")
+        raise EdgeSdkError(f"{m.exprs['op'].op.name.removeprefix('relax.nn.')} with ceil_mode and count_include_pad "
+                           "is not supported")
     pre, x, xq, out, shape = _pool(m)
     partial_windows = any(int(p) for p in attrs.padding) or bool(attrs.ceil_mode)
     per_count = partial_windows and not attrs.count_include_pad
