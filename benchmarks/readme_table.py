@@ -223,14 +223,11 @@ NPU_PAPER = "paper: MAS up to 2.75x, ~1.7x average, 54% less energy"
 
 def npu_attention_rows() -> list[str]:
     """The NPU attention rows: per workload and configuration every schedule against our FLAT, the baseline study
-    (MAS against every FLAT variant), the summary per configuration, the SCALE-Sim cross-check. From
-    npu_attention.json, or where that predates the current model (issue 14: no paper-style FLAT in it), from the
-    subset run npu_attention_subset.json."""
+    (MAS against every FLAT variant), the summary per configuration, the SCALE-Sim cross-check, from
+    npu_attention.json; the energy-objective run's rows from npu_attention_energy.json."""
     lines = []
     na = load("npu_attention")
-    if not na or "flat_paper_assumption" not in na:
-        na = load("npu_attention_subset")
-    if not na or "flat_paper_assumption" not in na:
+    if not na:
         return lines
     cmd = f"`{na['command']}`"
     for run in na["runs"]:
@@ -276,7 +273,7 @@ def npu_attention_rows() -> list[str]:
                      f"{sm['all_exact'] and sm['every_head_checked']}; search {sm['search_seconds_total']:.0f} s | "
                      f"2.75x max, ~1.7x mean, 54% energy; target: MAS fastest or within 3% | {cmd} |")
     ne = load("npu_attention_energy")
-    for hw_name in (ne or {}).get("summary", {}) if ne and "flat_paper_assumption" in ne else ():
+    for hw_name in (ne or {}).get("summary", {}):
         rs = [r for r in ne["runs"] if r["hw"] == hw_name]
         mas = [next(s for s in r["schedules"] if s["name"] == "mas") for r in rs]
         lines.append(f"| NPU attention, energy-optimal tilings (search objective energy), {hw_name}, {len(rs)} "
