@@ -3,7 +3,8 @@
 Networks, built here in PyTorch at their published shapes with seeded random weights (nothing is downloaded, so
 there are no trained weights; cycles and memory hardly depend on them, the output check not at all; accuracy
 under pruning is measured by benchmarks/pruning_accuracy.py): MLPerf Tiny ResNet-8 (CIFAR-10) and DS-CNN (keyword
-spotting), an MLP 784-256-256-10 (MNIST), a tiny ViT (CIFAR-10 patches) and ResNet-18 at 64x64 (1000 classes).
+spotting), TC-ResNet8 (keyword spotting with 1-D convs), an MLP 784-256-256-10 (MNIST), a tiny ViT and a ViT at
+DeiT-Tiny width (CIFAR-10 patches) and ResNet-18 at 64x64 (1000 classes).
 Each network is measured dense on --isa xedge (the baseline), and magnitude-pruned (`edge_sdk.prune`) to 1:8 and
 1:16, compiled for --isa xedge (the software sparse kernels only where they were measured faster) and for --isa
 xdec (the sparse ISA extension); and dense on --isa base (plain RV32IMC with the plain-C reference kernels: what
@@ -93,6 +94,27 @@ class DSCNN(nn.Module):
         for dw, pw in self.blocks:
             x = torch.relu(pw(torch.relu(dw(x))))
         return self.fc(torch.flatten(nn.functional.avg_pool2d(x, (25, 5)), 1))
+
+
+class TCResNet8(nn.Module):
+    """TC-ResNet8 (Choi et al., "Temporal Convolution for Real-time Keyword Spotting on Mobile Devices", 2019): the
+    40 MFCC coefficients of 101 frames as 40 channels of a sequence; Conv1d 3 to 16, three residual blocks (Conv1d 9
+    stride 2 + ReLU, Conv1d 9, a stride-2 1x1 Conv1d shortcut, add, ReLU) of 24, 32, 48 channels, average pool over
+    time, FC 12 (batch norm folded into the convs, as an exporter does for inference)."""
+
+    def __init__(self, widths=(16, 24, 32, 48)):
+        super().__init__()
+        self.stem = nn.Conv1d(40, widths[0], 3, padding=1, bias=False)
+        self.blocks = nn.ModuleList(
+            nn.ModuleList([nn.Conv1d(a, b, 9, stride=2, padding=4), nn.Conv1d(b, b, 9, padding=4),
+                           nn.Conv1d(a, b, 1, stride=2)]) for a, b in zip(widths, widths[1:]))
+        self.fc = nn.Linear(widths[-1], 12)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for conv1, conv2, shortcut in self.blocks:
+            x = torch.relu(conv2(torch.relu(conv1(x))) + shortcut(x))
+        return self.fc(x.mean(-1))
 
 
 class MLP(nn.Module):
@@ -223,6 +245,8 @@ NETWORKS = {
     "resnet8": Network(ResNet8, (3, 32, 32), _cifar, CIFAR, "ResNet-8 (MLPerf Tiny, CIFAR-10 32x32x3)"),
     "ds-cnn": Network(DSCNN, (1, 49, 10), _random((1, 49, 10)), "seeded random N(0, 1) inputs (no speech data shipped)",
                       "DS-CNN (MLPerf Tiny keyword spotting, 49x10x1)"),
+    "tc-resnet8": Network(TCResNet8, (40, 101), _random((40, 101)), "seeded random N(0, 1) inputs (no speech data "
+                          "shipped)", "TC-ResNet8 (keyword spotting, 40 MFCC x 101 frames, 1-D convs)"),
     "mlp": Network(MLP, (784,), _mnist, "MNIST images (shipped)", "MLP 784-256-256-10 (MNIST)"),
     "vit": Network(TinyViT, (3, 32, 32), _cifar, CIFAR, "tiny ViT (32x32x3, 64 tokens of 64, 2 blocks, 4 heads)",
                    anchor={"pattern": "1:16", "paper": 1.81, "target": 2.0}),

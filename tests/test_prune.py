@@ -22,6 +22,7 @@ from edge_sdk.learning import datasets
 from edge_sdk.lowering import sparsity
 from riscv_ext import nm_format
 from tests.test_compiler import Residual, SmallCNN, SmallMLP, cli, export, qdq_elsewhere, samples
+from tests.test_transformer import Lambda
 
 
 def initializers_of(model: onnx.ModelProto) -> dict[str, np.ndarray]:
@@ -93,6 +94,23 @@ def test_depthwise_left_dense_and_compile_detects_the_pattern(tmp_path):
         ("conv2d", None), ("depthwise_conv2d", None), ("conv2d", "1:8"), ("add", None), ("avg_pool2d", None),
         ("avg_pool2d", None), ("dense", "1:8")]
     assert [kernel for _, kernel, pattern in rows if pattern] != ["dense", "dense"]
+
+
+def test_1d_conv_pruned_along_the_row_the_kernels_read(tmp_path):
+    """A Conv1d's (Cout, Cin, K) weights pruned as the image (Cout, Cin, 1, K) the compiler runs: the sparse kernels
+    take the layer and its output is within one step of onnxruntime."""
+    shape = (1, 8, 24)
+    path = export(lambda: Lambda(lambda x, conv, fc: fc(torch.relu(conv(x)).mean(-1)), nn.Conv1d(8, 16, 3),
+                                 nn.Linear(16, 4)), tmp_path / "seq.onnx", shape)
+    layers = edge_sdk.prune(path, tmp_path / "seq.1-8.onnx", "1:8")
+    assert [(layer.name, layer.pattern) for layer in layers] == [("/parts.0/Conv", "1:8"), ("/parts.1/Gemm", "1:8")]
+    w = initializers(tmp_path / "seq.1-8.onnx")["parts.0.weight"]
+    nm_format.validate(nonzero(nm_format.conv_rows(w[:, :, None, :])), "1:8")
+    compiled = compiler.compile(tmp_path / "seq.1-8.onnx", tmp_path / "out", calibration=samples(shape), isa="xdec")
+    assert compiled.report["layers"][1]["pattern"] == "1:8"
+    x = samples(shape, n=1, seed=5)
+    y, ref = compiled.run(x, "spike"), compiled.reference(x)
+    assert np.abs(y - ref).max() <= compiled.output.q.scale * 1.01
 
 
 def test_qdq_model_pruned_in_its_integers(tmp_path):

@@ -48,9 +48,12 @@ def parse_pattern(text: str) -> nm_format.Pattern:
 
 def prune_weight(weight: np.ndarray, pattern: nm_format.Pattern, layout: str) -> np.ndarray:
     """`weight` magnitude-pruned to `pattern` along its reduction axis, in its own shape and dtype. layout:
-    "oihw" conv weights (Cout, Cin, Kh, Kw), grouped along Kh*Kw*Cin with Cin fastest; "out_in" a linear weight
-    (out, in) (Gemm with transB, torch Linear); "in_out" one stored (in, out) (MatMul, Gemm without transB).
+    "oihw" conv weights (Cout, Cin, Kh, Kw), grouped along Kh*Kw*Cin with Cin fastest (a 1-D conv's (Cout, Cin, K)
+    as (Cout, Cin, 1, K), the image of one row the compiler runs it as); "out_in" a linear weight (out, in) (Gemm
+    with transB, torch Linear); "in_out" one stored (in, out) (MatMul, Gemm without transB).
     An NMFormatError when the reduction size is not a multiple of M."""
+    if layout == "oihw" and weight.ndim == 3:
+        return prune_weight(weight[:, :, None, :], pattern, layout)[:, :, 0, :]
     if layout == "oihw":
         cout, cin, kh, kw = weight.shape
         rows = nm_format.prune(nm_format.conv_rows(weight), pattern)
@@ -119,8 +122,8 @@ class _Weights:
 def _layout(node: onnx.NodeProto, w: np.ndarray) -> tuple[str | None, str]:
     """(layout of the node's weights, or None and why the layer stays dense)."""
     if node.op_type == "Conv":
-        if w.ndim != 4:
-            return None, f"{w.ndim - 2}-D convolution: the N:M kernels take 2-D convolutions"
+        if w.ndim not in (3, 4):
+            return None, f"{w.ndim - 2}-D convolution: the N:M kernels take 1-D and 2-D convolutions"
         groups = _attribute(node, "group", 1)
         return ("oihw", "") if groups == 1 else (None, conv_groups_reason(groups, w.shape[1], w.shape[0]))
     if w.ndim != 2:
