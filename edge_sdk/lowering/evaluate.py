@@ -60,12 +60,15 @@ UNARY = {
     "relax.nn.relu": lambda x: np.maximum(x, np.zeros((), x.dtype)),
 }
 # Elementwise operators of one tensor with attributes (LeakyRelu's slope, a Cast's dtype) or with scalar arguments
-# (Clip's bounds, integer immediates, as TVM's importer writes HardSigmoid and HardSwish): name -> (scalar arguments, function).
+# (Clip's bounds, integer immediates, as TVM's importer writes HardSigmoid and HardSwish):
+# name -> (scalar arguments, function).
 UNARY_WITH_ATTRIBUTES = {
     "relax.nn.leakyrelu": (0, lambda args, attrs: np.where(args[0] >= 0, args[0], args[0] * _F32(attrs.alpha))),
     "relax.astype": (0, lambda args, attrs: args[0].astype(str(attrs.dtype))),
     "relax.clip": (2, lambda args, attrs: np.clip(args[0], args[1], args[2]).astype(args[0].dtype)),
 }
+
+
 def _prelu(args, attrs):
     """PReLU: x, or x times its slope (one per index along `axis`, or one for all) where x < 0."""
     x, slope = args

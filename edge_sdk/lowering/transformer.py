@@ -64,8 +64,9 @@ LAYER_NORM_MAX_D = 16384     # sum(x^2) of a row in int32
 
 def _tables(m: Match, codes: np.ndarray, shape: tuple[int, ...], what: str) -> tuple[np.ndarray, int | None]:
     """The island's function of each of the 256 codes: one table (256,) when its constants are scalars; else (a
-    PReLU's slopes, a per-channel scale) evaluated on the whole tensor for each code, one table per index along
-    the one axis the result varies with, (channels, 256), and that axis; an error if it varies with more."""
+    PReLU's slopes, the only constant tensor patterns._one_input_island lets in) evaluated on the whole tensor for
+    each code, one table per index along the one axis the result varies with, (channels, 256), and that axis; an
+    error if it varies with more."""
     nan_error = (f"the elementwise operators {what} give NaN for some of their int8 inputs (e.g. the log or square "
                  "root of a negative value), which QuantizeLinear has no integer for")
     if all(evaluate.constant(a).size == 1 for block in m.function.body.blocks for b in block.bindings
